@@ -1,0 +1,21 @@
+"Shared helpers for partlab's pytest suite."
+import os, subprocess, sys
+from pathlib import Path
+import nbformat, pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PARTLAB = [str(Path(sys.executable).parent / "partlab")]
+
+def run_partlab(*args, cwd=None, timeout=900):
+    "Run the installed `partlab` command as a user would; returns the CompletedProcess."
+    env = {k: v for k, v in os.environ.items() if k != "IN_TEST"}
+    return subprocess.run([*PARTLAB, *map(str, args)], cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+
+def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
+    "A notebook with a `parameters` cell followed by code cells."
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell(parameters); p.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}"), p, *map(nbformat.v4.new_code_cell, cells)]
+    nb.metadata["kernelspec"] = {"name": "partlab", "display_name": "partlab", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
