@@ -1,12 +1,12 @@
 """Time PyTorch3D's soft silhouette against partlab's `fast_soft_silhouette`, forward + backward, at equal output.
 
-Both renderers get the same batch (icospheres seen from several views), the same sigma (in squared pixels;
+Both renderers get the same batch (an icosphere ellipsoid seen by `--views` cameras), the same sigma (in squared pixels;
 converted to PyTorch3D's squared NDC units by `ndc_soft_params`) and the same cut-off probability `eps`.
 PyTorch3D keeps only `faces_per_pixel` faces per pixel, so before timing it we rasterise once without gradients
 with a generous K and then use the smallest K that drops no face (its last slot is empty everywhere): the two
 renderers then compute the same image, and `max_abs_diff` says how closely. Prints ONE JSON object to stdout.
 
-    python benchmarks/render_silhouette.py                        # CPU, sizes 64 128 256, 320 and 5120 faces
+    python benchmarks/render_silhouette.py                        # CPU, sizes 64 128 256, 320 and 5120 faces, 1 view
     python benchmarks/render_silhouette.py --device cuda --repeats 10 --views 8
 """
 from __future__ import annotations
@@ -51,12 +51,14 @@ def bench(n_faces: int, size: int, args) -> dict:
     cams = to_pytorch3d_cameras(K, E, (size, size))
     weights = torch.rand(args.views, size, size, device=args.device, generator=None)
 
-    with torch.no_grad():                          # the smallest faces_per_pixel that keeps every face
-        probe = rasterize(Meshes(list(verts), [faces] * args.views), cams, (size, size), args.max_faces_per_pixel,
-                          blur_ndc, perspective_correct=False)
+    probe_k = args.probe_faces_per_pixel           # find the smallest faces_per_pixel that keeps every face
+    while True:
+        with torch.no_grad():
+            probe = rasterize(Meshes(list(verts), [faces] * args.views), cams, (size, size), probe_k, blur_ndc,
+                              perspective_correct=False)
         needed = int((probe.pix_to_face >= 0).sum(-1).max())
-    if needed >= args.max_faces_per_pixel:
-        print(f"warning: {needed} faces reach a pixel; raise --max-faces-per-pixel", file=sys.stderr)
+        if needed < probe_k: break
+        probe_k *= 2
     faces_per_pixel = max(needed + 1, 2)
 
     def pytorch3d_fb():
@@ -75,7 +77,7 @@ def bench(n_faces: int, size: int, args) -> dict:
 
     ours_fb()                                                              # warm-up (allocations)
     ours_ms, (ours_image, ours_grad) = timed(ours_fb, args.repeats, args.device)
-    p3d_ms, (p3d_image, p3d_grad) = timed(pytorch3d_fb, args.repeats, args.device)
+    p3d_ms, (p3d_image, p3d_grad) = timed(pytorch3d_fb, args.pytorch3d_repeats or args.repeats, args.device)
     return {
         "faces": n_faces, "views": args.views, "size": size,
         "pytorch3d_ms": round(p3d_ms, 2), "fast_ms": round(ours_ms, 2), "speedup": round(p3d_ms / ours_ms, 2),
@@ -90,22 +92,32 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256], help="square image sizes (pixels)")
     parser.add_argument("--faces", type=int, nargs="+", default=[320, 5120], choices=sorted(LEVEL_OF_FACES),
                         help="icosphere face counts (20 * 4^level)")
-    parser.add_argument("--views", type=int, default=2, help="views rendered per call (the batch)")
-    parser.add_argument("--repeats", type=int, default=1, help="timed runs per renderer (median reported)")
+    parser.add_argument("--views", type=int, default=1, help="views rendered per call (the batch of both renderers)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each renderer (median reported)")
+    parser.add_argument("--pytorch3d-repeats", type=int, default=1,
+                        help="timed runs of PyTorch3D if not --repeats (0: --repeats); its CPU backward takes seconds")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--sigma", type=float, default=1.0, help="SoftRas sigma in squared pixels")
     parser.add_argument("--eps", type=float, default=1e-4, help="faces with coverage probability below eps are cut off")
-    parser.add_argument("--max-faces-per-pixel", type=int, default=128, help="K of the probe rasterisation")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave torch's default)")
+    parser.add_argument("--probe-faces-per-pixel", type=int, default=64,
+                        help="first K of the probe rasterisation (doubled until some slot stays empty)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (0: torch's default); 1 is steadiest on a shared machine")
     args = parser.parse_args(argv)
     if args.threads: torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    results = [bench(n, s, args) for n in args.faces for s in args.sizes]
+    results = []
+    for n_faces in args.faces:
+        for size in args.sizes:
+            t0 = time.perf_counter()
+            results.append(bench(n_faces, size, args))
+            print(f"{n_faces} faces, {size} px: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     print(json.dumps({
         "benchmark": "soft silhouette forward+backward: PyTorch3D SoftSilhouetteShader vs partlab.render.fast_soft_silhouette",
         "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(),
         "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version(),
-        "sigma_px2": args.sigma, "eps": args.eps, "repeats": args.repeats, "results": results,
+        "sigma_px2": args.sigma, "eps": args.eps, "repeats": args.repeats,
+        "pytorch3d_repeats": args.pytorch3d_repeats or args.repeats, "results": results,
     }, indent=1))
 
 

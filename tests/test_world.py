@@ -59,6 +59,24 @@ def test_kitti360_instance_pngs(world):
         assert [int((img == CAR_SEMANTIC_ID * 1000 + k + 1).sum()) for k in range(seq["cars"])] == counts
         seen |= ids
     assert len(seen) >= seq["cars"] // 2
+    # every box wholly in view has pixels in that frame's instance map
+    calib_lines = (out / "kitti360/calibration/perspective.txt").read_text().splitlines()
+    K = np.array([l.split()[1:] for l in calib_lines if l.startswith("P_rect_00:")][0], float).reshape(3, 4)[:, :3]
+    lines = (out / "kitti360/data_poses" / SEQ / "cam0_to_world.txt").read_text().splitlines()
+    corners = box_corners_world(seq["box_dims_wlh"], seq["box_centres"], seq["box_yaw"]).double().numpy()
+    H, W = seq["image_size"]
+    in_view = 0
+    for line in lines:
+        f, T = int(line.split()[0]), np.array(line.split()[1:], float).reshape(4, 4)
+        w2c = np.linalg.inv(T)
+        cam = corners @ w2c[:3, :3].T + w2c[:3, 3]
+        uv = cam @ K.T
+        uv = uv[..., :2] / uv[..., 2:]
+        whole = (cam[..., 2] > 0.5).all(-1) & (uv[..., 0] >= 0).all(-1) & (uv[..., 0] < W).all(-1) & (uv[..., 1] >= 0).all(-1) & (uv[..., 1] < H).all(-1)
+        for k in np.nonzero(whole)[0]:
+            assert seq["visible_pixels"][f][k] > 0, (f, k)
+            in_view += 1
+    assert in_view >= seq["frames"]
     calib = (out / "kitti360/calibration/perspective.txt").read_text()
     P = [l for l in calib.splitlines() if l.startswith("P_rect_00:")]
     assert len(P) == 1 and len(P[0].split()) == 13 and "R_rect_00:" in calib and "S_rect_00:" in calib
@@ -90,7 +108,7 @@ def test_pascal3d_annotations_and_pointclouds(world):
     assert list(rows[0]) == ["source", "set", "cat", "im_name", "object", "cad_index", "truncated", "occluded", "difficult",
                              "azimuth", "elevation", "inplane_rotation", "left", "upper", "right", "lower", "has_keypoints",
                              "distance", "im_path"]
-    assert {r["cat"] for r in rows} == {"car", "airplane"}
+    assert {r["cat"] for r in rows} == {"car", "airplane", "duck", "bunny"}
     for r in rows:
         assert (out / "pascal3d" / r["im_path"]).is_file() and 0 <= float(r["azimuth"]) < 360
         ply = out / "pascal3d/pointcloud" / r["cat"] / f"{int(r['cad_index']):02d}" / "compressed.ply"
@@ -113,7 +131,7 @@ def test_genren_folders(world):
 
 def test_records_point_at_files(world):
     out, _ = world
-    for cat in ("car", "airplane"):
+    for cat in ("car", "airplane", "duck", "bunny"):
         root = out / "records" / cat
         recs = json.loads((root / "records.json").read_text())
         assert len(recs) > 10
