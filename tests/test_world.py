@@ -100,6 +100,9 @@ def test_cus_coco_with_pycocotools(world):
         assert (part <= m).all() and (part.sum() == 0 or a["category_id"] == 2)
         img = coco.loadImgs(a["image_id"])[0]
         assert (out / "cus_coco/images" / img["file_name"]).is_file()
+    for img_id in coco.getImgIds():                      # cars of one image: visible masks never overlap
+        masks = [coco.annToMask(a) for a in coco.loadAnns(coco.getAnnIds(imgIds=img_id))]
+        assert masks and sum(masks).max() == 1
 
 def test_pascal3d_annotations_and_pointclouds(world):
     from pytorch3d.io import load_ply
