@@ -89,3 +89,17 @@ def test_doctor_checks_the_stack():
     res = run_partlab("doctor")
     assert res.returncode == 0, res.stderr
     assert "torch       2.11.0" in res.stdout and "pytorch3d   0.7.9" in res.stdout
+
+def test_world_command_and_data_check(tmp_path):
+    out = tmp_path/"world"
+    res = run_partlab("world", "--out", out, "--seed", "3", "--profile", "quick", "--no-progress")
+    assert res.returncode == 0, res.stderr[-2000:]
+    summary = json.loads((out/"world.json").read_text())
+    assert summary["synthetic"] is True
+    res = run_partlab("data", "check", "kitti360", "--root", out/"kitti360")
+    assert res.returncode == 0 and "looks complete" in res.stderr, res.stdout + res.stderr
+    (out/"kitti360"/"calibration"/"perspective.txt").unlink()                # break it: named in the report, exit 1
+    res = run_partlab("data", "check", "kitti360", "--root", out/"kitti360")
+    assert res.returncode == 1 and "perspective.txt" in res.stdout, res.stdout + res.stderr
+    res = run_partlab("data", "check", "nosuchset", "--root", out)
+    assert res.returncode == 2 and "unknown dataset 'nosuchset'" in res.stderr
