@@ -20,7 +20,7 @@ def street_scene(n_instances: int, n_views: int = 9, size=(188, 704), seed: int 
     f = 552.55 * W / 1408
     K = np.array([[f, 0, W / 2], [0, f, H * 0.63], [0, 0, 1]])
     centers = np.stack([np.where(np.arange(n_instances) % 2 == 0, -4.3, 4.3) + g.normal(0, 0.2, n_instances),
-                        np.full(n_instances, 0.85), 8 + 6.5 * np.arange(n_instances) + g.normal(0, 0.5, n_instances)], -1)
+                        np.full(n_instances, 0.85), 8 + 4.5 * np.arange(n_instances) + g.normal(0, 0.5, n_instances)], -1)
     sizes = np.stack([g.uniform(1.6, 1.9, n_instances), g.uniform(1.45, 1.7, n_instances), g.uniform(3.8, 4.8, n_instances)], -1)
     corners = box_corners(torch.tensor(centers), torch.tensor(sizes), torch.tensor(g.normal(0, 0.1, n_instances))).numpy()
     views = []
