@@ -401,7 +401,9 @@ def _run_vsrd(args) -> int:
         if device == "auto":
             import torch; device = "cuda" if torch.cuda.is_available() else "cpu"
         counts = P.label(ann, args.out, config, rule, device, args.seed, args.max_targets, progress=not args.no_progress)
-        print(json.dumps({k: v for k, v in counts.items() if k != "frames"} | {"frames": len(counts["frames"])}))
+        # one write per rank: under torchrun every rank shares the pipe, and a single short write is not interleaved
+        line = json.dumps({k: v for k, v in counts.items() if k != "frames"} | {"frames": len(counts["frames"])})
+        sys.stdout.write(line + "\n"); sys.stdout.flush()
         return 0
     if args.vsrd_command == "predict": print(json.dumps({"frames": P.predict(ann, args.out, rule)})); return 0
     if args.vsrd_command == "convert": print(json.dumps({"frames": P.convert(ann, args.out)})); return 0
