@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math
 from typing import Callable, NamedTuple, Sequence
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint as _checkpoint
@@ -171,6 +172,12 @@ def _pair_log_transmittance(corners: torch.Tensor, px: torch.Tensor, py: torch.T
     logit = torch.where(inside, d2, -d2) / sigma          # D = sigmoid(logit)
     return F.logsigmoid(-logit) * (inside | (d2 < radius2))
 
+def _front_facing(tri: torch.Tensor) -> torch.Tensor:
+    "`tri: (..., 3, 3)` screen triangles -> `(...)` True where an outward-oriented face looks at the camera (negative edge function: x right, y down)."
+    xy = tri[..., :2]
+    return ((xy[..., 1, 0] - xy[..., 0, 0]) * (xy[..., 2, 1] - xy[..., 0, 1])
+            - (xy[..., 1, 1] - xy[..., 0, 1]) * (xy[..., 2, 0] - xy[..., 0, 0])) < 0
+
 def _face_pixel_boxes(tri: torch.Tensor, H: int, W: int, radius: float):
     "Per face `(N,)`: first pixel column/row, box width/height (pixels whose centre is within the grown box), usable."
     xy = tri[..., :2]
@@ -181,17 +188,20 @@ def _face_pixel_boxes(tri: torch.Tensor, H: int, W: int, radius: float):
     usable = (tri[..., 2].amin(-1) > 1e-8) & (area2 != 0) & torch.isfinite(xy).all(-1).all(-1)
     return x0, y0, (x1 - x0).clamp(min=0), (y1 - y0).clamp(min=0), usable
 
-def fast_soft_silhouette(verts_screen: torch.Tensor, faces: torch.Tensor, H: int, W: int, sigma: float = 1.0,
-                         eps: float = 1e-4, max_pairs: int = 1 << 22, checkpoint: bool = False) -> torch.Tensor:
+def _soft_silhouette_pairs(verts_screen: torch.Tensor, faces: torch.Tensor, H: int, W: int, sigma: float = 1.0,
+                           eps: float = 1e-4, max_pairs: int = 1 << 22, checkpoint: bool = False,
+                           cull_backfaces: bool = False) -> torch.Tensor:
     """SoftRas silhouette `(B, H, W)` of meshes sharing `faces: (F, 3)` with `verts_screen: (B, V, 3)` =
     (pixel u, pixel v, depth) from `project_to_screen`. `sigma` in squared pixels; faces farther than
     `sqrt(sigma log(1/eps - 1))` pixels from a pixel centre are skipped; about `max_pairs` (face, pixel)
-    pairs (plus one face's) are built at once; `checkpoint=True` also bounds what backward keeps."""
+    pairs (plus one face's) are built at once; `checkpoint=True` also bounds what backward keeps.
+    The tensor implementation of `fast_soft_silhouette` (any device)."""
     B, F_ = verts_screen.shape[0], faces.shape[0]
     radius2 = sigma * math.log(1.0 / eps - 1.0)
     tri = verts_screen[:, faces].reshape(B * F_, 3, 3)                    # (B F, 3, 3), face n of mesh n // F
     with torch.no_grad():
         x0, y0, w, h, usable = _face_pixel_boxes(tri.detach(), H, W, math.sqrt(radius2))
+        if cull_backfaces: usable &= _front_facing(tri.detach())
         n_pairs = torch.where(usable, w * h, 0)                          # pixels in each face's box
         first_pair = torch.cumsum(n_pairs, 0) - n_pairs
         chunk_sizes = torch.bincount(first_pair // max_pairs).tolist()   # faces in order, chunk ids ascending
@@ -219,6 +229,124 @@ def fast_soft_silhouette(verts_screen: torch.Tensor, faces: torch.Tensor, H: int
             values = _pair_log_transmittance(pair_corners, px, py, sigma, radius2)
         log_t = log_t.index_add(0, pixel, values)
     return (1 - torch.exp(log_t)).view(B, H, W)
+
+# %% ../nbs/02_render.ipynb #2e376dc5
+try:
+    import numba as _numba
+except ImportError:                                       # the tensor implementation still works
+    _numba = None
+
+if _numba is not None:      # compiled once, cached on disk by numba; serial: numba's worker threads would spin against torch's
+
+    @_numba.njit(cache=True, inline="always")
+    def _nearest_edge(ax, ay, bx, by, cx, cy, px, py):
+        best, k, sk, qxk, qyk, pos, neg = 1e30, 0, 0.0, 0.0, 0.0, True, True
+        for i in range(3):
+            if i == 0: ux, uy, vx, vy = ax, ay, bx, by
+            elif i == 1: ux, uy, vx, vy = bx, by, cx, cy
+            else: ux, uy, vx, vy = cx, cy, ax, ay
+            ex, ey, dx, dy = vx - ux, vy - uy, px - ux, py - uy
+            s = (dx * ex + dy * ey) / max(ex * ex + ey * ey, 1e-12)
+            s = min(max(s, 0.0), 1.0)
+            qx, qy = dx - s * ex, dy - s * ey
+            d2 = qx * qx + qy * qy
+            side = dx * ey - dy * ex
+            pos, neg = pos and side > 0, neg and side < 0
+            if d2 < best: best, k, sk, qxk, qyk = d2, i, s, qx, qy
+        return best, pos or neg, k, sk, qxk, qyk
+
+    @_numba.njit(cache=True, inline="always")
+    def _pixel_box(xs, ys, r, H, W):
+        x0 = max(int(math.ceil(min(xs[0], xs[1], xs[2]) - r - 0.5)), 0)
+        x1 = min(int(math.floor(max(xs[0], xs[1], xs[2]) + r - 0.5)), W - 1)
+        y0 = max(int(math.ceil(min(ys[0], ys[1], ys[2]) - r - 0.5)), 0)
+        y1 = min(int(math.floor(max(ys[0], ys[1], ys[2]) + r - 0.5)), H - 1)
+        return x0, x1, y0, y1
+
+    @_numba.njit(cache=True)
+    def _forward_kernel(xy, faces, usable, H, W, sigma, radius2, log_t):
+        r = math.sqrt(radius2)
+        for b in range(xy.shape[0]):
+            for f in range(faces.shape[0]):
+                if not usable[b, f]: continue
+                i0, i1, i2 = faces[f, 0], faces[f, 1], faces[f, 2]
+                ax, ay, bx, by, cx, cy = xy[b, i0, 0], xy[b, i0, 1], xy[b, i1, 0], xy[b, i1, 1], xy[b, i2, 0], xy[b, i2, 1]
+                x0, x1, y0, y1 = _pixel_box((ax, bx, cx), (ay, by, cy), r, H, W)
+                for y in range(y0, y1 + 1):
+                    for x in range(x0, x1 + 1):
+                        d2, inside, k, s, qx, qy = _nearest_edge(ax, ay, bx, by, cx, cy, x + 0.5, y + 0.5)
+                        if not inside and d2 >= radius2: continue
+                        z = (d2 if inside else -d2) / sigma               # D = sigmoid(z), log(1 - D) = -softplus(z)
+                        log_t[b, y, x] -= max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+    @_numba.njit(cache=True)
+    def _backward_kernel(xy, faces, usable, H, W, sigma, radius2, grad_log_t, grad_xy):
+        r = math.sqrt(radius2)
+        for b in range(xy.shape[0]):
+            for f in range(faces.shape[0]):
+                if not usable[b, f]: continue
+                ids = (faces[f, 0], faces[f, 1], faces[f, 2])
+                ax, ay, bx, by, cx, cy = xy[b, ids[0], 0], xy[b, ids[0], 1], xy[b, ids[1], 0], xy[b, ids[1], 1], xy[b, ids[2], 0], xy[b, ids[2], 1]
+                x0, x1, y0, y1 = _pixel_box((ax, bx, cx), (ay, by, cy), r, H, W)
+                for y in range(y0, y1 + 1):
+                    for x in range(x0, x1 + 1):
+                        g_out = grad_log_t[b, y, x]
+                        if g_out == 0.0: continue
+                        d2, inside, k, s, qx, qy = _nearest_edge(ax, ay, bx, by, cx, cy, x + 0.5, y + 0.5)
+                        if not inside and d2 >= radius2: continue
+                        z = (d2 if inside else -d2) / sigma
+                        sig = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+                        g = g_out * sig * ((-1.0 if inside else 1.0) / sigma)   # d log(1 - D) / d d2
+                        u, v = ids[k], ids[(k + 1) % 3]
+                        grad_xy[b, u, 0] -= 2.0 * g * (1.0 - s) * qx; grad_xy[b, u, 1] -= 2.0 * g * (1.0 - s) * qy
+                        grad_xy[b, v, 0] -= 2.0 * g * s * qx; grad_xy[b, v, 1] -= 2.0 * g * s * qy
+
+def _soft_silhouette_kernels():
+    return _forward_kernel, _backward_kernel
+
+class _CompiledLogTransmittance(torch.autograd.Function):
+    "`xy: (B, V, 2)` screen positions -> `(B, H, W)` sum over faces of log(1 - D); gradient by the compiled backward loop."
+    @staticmethod
+    def forward(ctx, xy, faces, usable, H, W, sigma, radius2):
+        forward, _ = _soft_silhouette_kernels()
+        xy64 = xy.detach().double().contiguous().numpy()
+        faces64, usable_np = faces.long().contiguous().numpy(), usable.contiguous().numpy()
+        log_t = np.zeros((xy.shape[0], H, W))
+        forward(xy64, faces64, usable_np, H, W, sigma, radius2, log_t)
+        ctx.arrays, ctx.sizes = (xy64, faces64, usable_np), (H, W, sigma, radius2)
+        return torch.from_numpy(log_t).to(xy.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        _, backward = _soft_silhouette_kernels()
+        xy64, faces64, usable_np = ctx.arrays
+        grad_xy = np.zeros_like(xy64)
+        backward(xy64, faces64, usable_np, *ctx.sizes, grad.detach().double().contiguous().numpy(), grad_xy)
+        return torch.from_numpy(grad_xy).to(grad.dtype), None, None, None, None, None, None
+
+def fast_soft_silhouette(verts_screen: torch.Tensor, faces: torch.Tensor, H: int, W: int, sigma: float = 1.0,
+                         eps: float = 1e-4, max_pairs: int = 1 << 22, checkpoint: bool = False,
+                         cull_backfaces: bool = False, backend: str = "auto") -> torch.Tensor:
+    """SoftRas silhouette `(B, H, W)` of meshes sharing `faces: (F, 3)` with `verts_screen: (B, V, 3)` =
+    (pixel u, pixel v, depth) from `project_to_screen`. `sigma` in squared pixels; faces farther than
+    `sqrt(sigma log(1/eps - 1))` pixels from a pixel centre are skipped (as PyTorch3D's blur radius does).
+    `backend`: 'compiled' (numba loops, CPU), 'tensor' (`max_pairs` / `checkpoint` bound its memory; any device)
+    or 'auto' (compiled for CPU tensors when numba is installed). `cull_backfaces`: skip faces turned away."""
+    if backend not in ("auto", "compiled", "tensor"): raise ValueError(f"backend must be auto, compiled or tensor, not {backend!r}")
+    compiled = backend == "compiled" or (backend == "auto" and _numba is not None and verts_screen.device.type == "cpu")
+    if compiled and (_numba is None or verts_screen.device.type != "cpu"):
+        raise RuntimeError("the compiled soft silhouette needs numba and CPU tensors; use backend='tensor'")
+    if not compiled:
+        return _soft_silhouette_pairs(verts_screen, faces, H, W, sigma, eps, max_pairs, checkpoint, cull_backfaces)
+    radius2 = sigma * math.log(1.0 / eps - 1.0)
+    with torch.no_grad():
+        tri = verts_screen.detach()[:, faces]                                  # (B, F, 3, 3)
+        xy = tri[..., :2]
+        area2 = _edge(xy[..., 2, :].reshape(-1, 2), xy[..., 0, :].reshape(-1, 2), xy[..., 1, :].reshape(-1, 2)).view(xy.shape[:2])
+        usable = (tri[..., 2].amin(-1) > 1e-8) & (area2 != 0) & torch.isfinite(xy).all(-1).all(-1)
+        if cull_backfaces: usable &= _front_facing(tri)
+    log_t = _CompiledLogTransmittance.apply(verts_screen[..., :2], faces, usable, H, W, float(sigma), float(radius2))
+    return 1 - torch.exp(log_t)
 
 # %% ../nbs/02_render.ipynb #e6b34b63
 def neus_alpha(sdf: torch.Tensor, cos: torch.Tensor, deltas: torch.Tensor, inv_s: float | torch.Tensor,
