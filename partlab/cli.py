@@ -309,6 +309,68 @@ def check_export(root: str | os.PathLike | None = None) -> list[str]:
                 problems.append(f"{rel}: has outputs (clear them: the docs build runs the notebooks itself)")
     return problems
 
+# %% ../nbs/90_cli.ipynb #16592f73
+def _remesh_parser(sub) -> None:
+    r = sub.add_parser("remesh", help="remesh templates to the 962-vertex UV sphere (Pavllo et al., ICCV 2021)",
+                       description="Fit the UV sphere to each template's silhouettes (rigid, then per vertex, left/right symmetric) "
+                                   "and write one tensor file (templates x 962 x 3) with preview figures next to it.")
+    r.add_argument("--templates", nargs="+", required=True, metavar="SPEC",
+                   help="car, car:SEED, airplane, duck, bunny (built in) or a closed .obj/.ply mesh")
+    r.add_argument("--out", required=True, help="the tensor file to write, e.g. templates.pt")
+    r.add_argument("--mode", default="singletpl", choices=["singletpl", "multitpl"])
+    r.add_argument("--profile", default="quick", choices=["quick", "full"])
+    r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--no-progress", action="store_true")
+
+def _poses_parser(sub) -> None:
+    p = sub.add_parser("poses", help="pose hypotheses from silhouettes (step1) and their semantic disambiguation (step2)",
+                       description="Step 1 fits 40 camera hypotheses per image to its mask; step 2 builds a semantic template and picks one.")
+    psub = p.add_subparsers(dest="poses_command", required=True, metavar="STEP")
+    for name, help_ in (("step1", "fit the hypotheses; writes <category>_step1.pt/.json"),
+                        ("step2", "choose by part semantics; writes <category>_poses.json")):
+        s = psub.add_parser(name, help=help_)
+        s.add_argument("--data", required=True, help="a folder with records/<category>/records.json (e.g. a `partlab world` folder)")
+        s.add_argument("--templates", required=True, help="remeshed templates (partlab remesh)")
+        s.add_argument("--out", required=True, help="output folder")
+        s.add_argument("--categories", default="car", help="comma-separated (default car)")
+        s.add_argument("--profile", default="quick", choices=["quick", "full"])
+        s.add_argument("--no-progress", action="store_true")
+        if name == "step1":
+            s.add_argument("--max-images", type=int, default=0, help="first N records only (0: all)")
+            s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+        else:
+            s.add_argument("--step1", default=None, help="folder with the step-1 files (default: --out)")
+
+def _run_remesh(args) -> int:
+    from partlab.remesh import remesh_templates, save_remeshed
+    from partlab.io import resolve_device
+    out = Path(args.out)
+    check_writable(out.parent if str(out.parent) else Path("."))
+    made = remesh_templates(args.templates, mode=args.mode, profile=args.profile, device=resolve_device(args.device),
+                            seed=args.seed, progress=not args.no_progress, out=out.parent)
+    save_remeshed(out, made["verts"], made["names"], made["metrics"])
+    print(json.dumps({"file": str(out), "names": list(made["names"]), "metrics": made["metrics"]}, indent=1, default=float))
+    return 0
+
+def _run_poses(args) -> int:
+    from partlab.poses import run_step1, run_step2
+    from partlab.io import resolve_device
+    cats = [c.strip() for c in args.categories.split(",") if c.strip()]
+    if not cats: raise UsageError("--categories names no category")
+    check_writable(Path(args.out))
+    log = lambda msg: print(msg, file=sys.stderr)
+    for c in cats:
+        if args.poses_command == "step1":
+            summary = run_step1(args.data, c, args.templates, args.out, args.profile, args.max_images,
+                                resolve_device(args.device), progress=not args.no_progress, log=log)
+        else:
+            summary = run_step2(args.data, c, args.templates, args.step1 or args.out, args.out, args.profile,
+                                progress=not args.no_progress, log=log)
+        print(json.dumps(summary))
+    return 0
+
+
 # %% ../nbs/90_cli.ipynb #0315e905
 def _repro_parser(sub) -> None:
     p = sub.add_parser("repro", help="run the paper notebooks headless and write a report",
@@ -423,6 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
     _world_parser(sub)
     _data_parser(sub)
     _vsrd_parser(sub)
+    _remesh_parser(sub)
+    _poses_parser(sub)
     sub.add_parser("doctor", help="check the installed stack (torch pin, PyTorch3D, kernel)")
     sub.add_parser("check-export", help="check that partlab/ is what nbdev_export makes from nbs/")
     d = sub.add_parser("docs", help="build the documentation site from the notebooks")
@@ -453,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.name} at {args.root}: " + ("looks complete" if not problems else f"{len(problems)} problem(s)"), file=sys.stderr)
             status = 1 if problems else 0
         elif args.command == "vsrd": status = _run_vsrd(args)
+        elif args.command == "remesh": status = _run_remesh(args)
+        elif args.command == "poses": status = _run_poses(args)
         elif args.command == "doctor": status = doctor()
         elif args.command == "check-export":
             problems = check_export()

@@ -1,0 +1,101 @@
+"""Pose step 1 throughput: hypothesis-steps per second with partlab's renderer against PyTorch3D's soft silhouette.
+
+One hypothesis-step = project the template under one camera hypothesis, render its soft silhouette, the loss
+against the image's mask, backward, one Adam step (exactly `partlab.poses.fit_hypotheses`'s inner loop). The same
+template (the 962-vertex UV sphere deformed into a car-like blob, 1920 faces), the same masks, the same
+hypotheses, the same resolution and sigma run through three renderers, side by side in one process:
+
+- `pytorch3d`: MeshRasterizer + SoftSilhouetteShader (sigma and blur radius from `ndc_soft_params`, enough faces
+  per pixel that none is dropped), all faces, as PyTorch3D does by default;
+- `partlab_tensor`: `fast_soft_silhouette(backend="tensor")` (the GPU path), all faces;
+- `partlab_compiled`: `fast_soft_silhouette(backend="compiled", cull_backfaces=True)`, what step 1 runs on a CPU.
+
+The first step of each is a warm-up (compilation) and is not timed. The losses of the first step are printed
+so that agreement is visible. Prints ONE JSON object to stdout.
+
+    python benchmarks/poses_step1.py                      # CPU, 64 px, 8 hypotheses, 3 timed steps
+    python benchmarks/poses_step1.py --size 128 --hypotheses 40 --device cuda
+"""
+from __future__ import annotations
+import argparse, json, platform, time
+import torch
+from pytorch3d.renderer import BlendParams, SoftSilhouetteShader, FoVOrthographicCameras
+from pytorch3d.structures import Meshes
+from partlab.meshes import uv_sphere
+from partlab.render import fast_soft_silhouette, ndc_soft_params, rasterize
+from partlab.geometry import matrix_to_quaternion
+from partlab.poses import project_template, to_screen, hypothesis_rotations, initial_scale
+
+
+def blob(device):
+    "A car-like, mirror-symmetric deformation of the UV sphere (V = 962, F = 1920)."
+    v, f, _ = uv_sphere()
+    v = v * torch.tensor([0.22, 0.17, 0.5])
+    v[:, 1] -= 0.08 * (v[:, 1] < 0) * (v[:, 2].abs() < 0.2)            # a cabin on top
+    return v.to(device), f.to(device)
+
+
+def pytorch3d_silhouette(xy, depth, faces, size, sigma_px):
+    "PyTorch3D soft silhouette of crop coordinates (x right, y down) -> (B, size, size)."
+    sigma, blur = ndc_soft_params(sigma_px, (size, size))
+    verts = torch.cat([-xy, depth[..., None]], -1)                       # PyTorch3D NDC: +x left, +y up
+    meshes = Meshes(list(verts), [faces] * len(verts))
+    cams = FoVOrthographicCameras(device=xy.device)
+    frags = rasterize(meshes, cams, (size, size), 60, blur, perspective_correct=False)
+    return SoftSilhouetteShader(BlendParams(sigma=sigma))(frags, meshes)[..., 3]
+
+
+def run(renderer, verts, faces, masks, q0, s0, steps, size, sigma):
+    params = torch.cat([q0, s0[:, None], torch.zeros(len(q0), 2, device=q0.device), torch.full((len(q0), 1), 2.0, device=q0.device)], 1).requires_grad_(True)
+    opt = torch.optim.Adam([params], lr=0.1, betas=(0.9, 0.95))
+    times, first_loss = [], None
+    for step in range(steps + 1):
+        if verts.is_cuda: torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        xy, depth = project_template(verts, params[:, :4], params[:, 4], params[:, 5:7], params[:, 7])
+        if renderer == "pytorch3d": soft = pytorch3d_silhouette(xy, depth, faces, size, sigma)
+        elif renderer == "partlab_tensor": soft = fast_soft_silhouette(to_screen(xy, depth, size), faces, size, size, sigma, backend="tensor")
+        else: soft = fast_soft_silhouette(to_screen(xy, depth, size), faces, size, size, sigma, cull_backfaces=True, backend="compiled")
+        loss = ((soft - masks) ** 2).mean((1, 2)) + torch.relu(xy.abs() - 1).pow(2).mean((1, 2))
+        opt.zero_grad(); loss.sum().backward(); opt.step()
+        with torch.no_grad(): params[:, :4] = torch.nn.functional.normalize(params[:, :4], dim=-1)
+        if verts.is_cuda: torch.cuda.synchronize()
+        if step: times.append(time.perf_counter() - t0)
+        else: first_loss = loss.detach().cpu().tolist()
+    return sum(times) / len(times), first_loss
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--hypotheses", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--sigma", type=float, default=0.5, help="squared pixels")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--renderers", default="pytorch3d,partlab_tensor,partlab_compiled")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    verts, faces = blob(a.device)
+    R = hypothesis_rotations()[: a.hypotheses].to(a.device)
+    q0, s0 = matrix_to_quaternion(R), initial_scale(verts, R)
+    # masks: the blob itself seen from other poses (as if images), hard
+    R_img = hypothesis_rotations()[torch.arange(a.hypotheses) * 7 % 40].to(a.device)
+    xy, depth = project_template(verts, matrix_to_quaternion(R_img), initial_scale(verts, R_img) * 0.95, torch.zeros(a.hypotheses, 2, device=a.device), torch.full((a.hypotheses,), 2.0, device=a.device))
+    masks = (fast_soft_silhouette(to_screen(xy, depth, a.size), faces, a.size, a.size, 0.05, backend="tensor") > 0.5).float()
+    result = {"benchmark": "poses_step1", "device": a.device, "threads": a.threads, "size": a.size, "hypotheses": a.hypotheses,
+              "faces": int(faces.shape[0]), "sigma_px2": a.sigma, "timed_steps": a.steps, "python": platform.python_version(),
+              "torch": torch.__version__, "machine": platform.machine(), "renderers": {}}
+    for name in a.renderers.split(","):
+        seconds, first_loss = run(name, verts, faces, masks, q0, s0, a.steps, a.size, a.sigma)
+        result["renderers"][name] = {"seconds_per_step": seconds, "hypothesis_steps_per_second": a.hypotheses / seconds,
+                                     "first_step_losses": [round(x, 6) for x in first_loss]}
+    base = result["renderers"].get("pytorch3d")
+    if base:
+        for name, r in result["renderers"].items():
+            r["speedup_vs_pytorch3d"] = r["hypothesis_steps_per_second"] / base["hypothesis_steps_per_second"]
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
