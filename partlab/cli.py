@@ -321,6 +321,7 @@ def _remesh_parser(sub) -> None:
     r.add_argument("--profile", default="quick", choices=["quick", "full"])
     r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--close-holes", action="store_true", help="cap the holes of open mesh files instead of refusing them")
     r.add_argument("--no-progress", action="store_true")
 
 def _poses_parser(sub) -> None:
@@ -348,7 +349,7 @@ def _run_remesh(args) -> int:
     out = Path(args.out)
     check_writable(out.parent if str(out.parent) else Path("."))
     made = remesh_templates(args.templates, mode=args.mode, profile=args.profile, device=resolve_device(args.device),
-                            seed=args.seed, progress=not args.no_progress, out=out.parent)
+                            seed=args.seed, progress=not args.no_progress, out=out.parent, close_holes=args.close_holes)
     save_remeshed(out, made["verts"], made["names"], made["metrics"])
     print(json.dumps({"file": str(out), "names": list(made["names"]), "metrics": made["metrics"]}, indent=1, default=float))
     return 0
