@@ -161,7 +161,7 @@ def target_silhouettes(verts: torch.Tensor, faces: torch.Tensor, R: torch.Tensor
 class RemeshConfig:
     "Every knob of `fit_templates`; `PROFILES` holds the quick and full settings."
     n_views: int = 32                # fitting views (random rotations, seed)
-    resolution: int = 96             # fitting image size (px)
+    resolution: int = 128            # fitting image size (px)
     view_batch: int = 8              # views rendered per step, per template
     sigma: float = 0.3               # SoftRas sigma (px^2)
     rigid_steps: int = 0             # stage 1 (L1 rigid fit); 0: the bounding-box start alone (see the prose)
