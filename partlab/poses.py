@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_poses.ipynb #cdeb5a8f
 from __future__ import annotations
-import json, math, os, time
+import json, math, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from .geometry import quaternion_to_matrix, matrix_to_quaternion, geodesic_distance
 from .render import fast_soft_silhouette
-from .meshes import mirror_index, symmetrize
+from .meshes import mirror_index
 from .world.scenes import viewpoint_to_pose, rasterize as zbuffer_rasterize, pixel_barycentrics
 from .datasets.records import read_records, load_record
 from .io import DataError, atomic_path
