@@ -14,17 +14,16 @@ from .geometry import quaternion_to_matrix, matrix_to_quaternion, geodesic_dista
 from .render import fast_soft_silhouette
 from .meshes import mirror_index
 from .world.scenes import viewpoint_to_pose, rasterize as zbuffer_rasterize, pixel_barycentrics
-from .datasets.records import read_records, load_record
+from .datasets.records import read_records, load_record, records_folder
 from .io import DataError, atomic_path
 
 # %% auto #0
 __all__ = ['PROFILES', 'AMBIGUITY_THRESHOLD', 'square_crop_box', 'crop_affine', 'crop_mask', 'crop_labels',
            'crop_camera_rotation', 'project_template', 'to_screen', 'hypothesis_rotations', 'initial_scale',
            'Hypotheses', 'ambiguity', 'silhouette_iou', 'resolution_at', 'fit_hypotheses', 'merge_mirrored_parts',
-           'PoseData', 'load_pose_data', 'records_folder_of', 'side_view_score', 'rasterize_hypotheses',
-           'render_vertex_values', 'back_project', 'semantic_template', 'soft_part_miou', 'Disambiguation',
-           'choose_references', 'disambiguate', 'rotation_errors_deg', 'acc_at', 'template_for', 'run_step1',
-           'load_step1', 'run_step2']
+           'PoseData', 'load_pose_data', 'side_view_score', 'rasterize_hypotheses', 'render_vertex_values',
+           'back_project', 'semantic_template', 'soft_part_miou', 'Disambiguation', 'choose_references', 'disambiguate',
+           'rotation_errors_deg', 'acc_at', 'template_for', 'run_step1', 'load_step1', 'run_step2']
 
 # %% ../nbs/11_poses.ipynb #d24e6078
 PROFILES = {
@@ -234,13 +233,9 @@ def load_pose_data(root, category: str, sizes, crop_size: int, max_images: int =
         cam = rec.get("camera")
         Rs.append(None if cam is None else crop_camera_rotation(torch.tensor(cam["R"], dtype=torch.float32)[None], torch.tensor(cam["t"], dtype=torch.float32)[None])[0])
         ids.append(rec["id"])
-    if not ids: raise DataError(records_folder_of(root, category), f"no usable record of category {category!r}")
+    if not ids: raise DataError(records_folder(root, category) / "records.json", f"no usable record of category {category!r}")
     R_true = torch.stack(Rs) if all(r is not None for r in Rs) else None
     return PoseData(ids, {s: torch.stack(v) for s, v in masks.items()}, torch.stack(parts), merged, R_true, skipped)
-
-def records_folder_of(root, category: str) -> Path:
-    from partlab.datasets.records import records_folder
-    return records_folder(root, category) / "records.json"
 
 # %% ../nbs/11_poses.ipynb #7ab7b036
 def side_view_score(R: torch.Tensor) -> torch.Tensor:
@@ -411,7 +406,6 @@ def run_step2(root, category: str, templates, step1_dir, out, profile: str = "qu
     except ValueError as e: raise DataError(Path(step1_dir) / f"{category}_step1.pt", str(e)) from None
     seconds = time.perf_counter() - t0
     R1, R2 = hyp.rotation(hyp.best), hyp.rotation(dis.best)
-    n = torch.arange(len(dis.best))
     images = [{"id": i, "hypothesis": int(dis.best[k]), "q": [round(float(v), 6) for v in hyp.q[k, dis.best[k]]],
                "scale": float(hyp.scale[k, dis.best[k]]), "trans": [float(v) for v in hyp.trans[k, dis.best[k]]],
                "z0": float(hyp.z0[k, dis.best[k]]), "iou": float(hyp.iou[k, dis.best[k]]), "miou": float(dis.miou[k, dis.best[k]]),
