@@ -15,8 +15,9 @@ import torch
 from pytorch3d.renderer import BlendParams, SoftSilhouetteShader
 from pytorch3d.structures import Meshes
 from pytorch3d.utils import ico_sphere
-from partlab.render import (fast_soft_silhouette, ndc_soft_params, project_to_screen, rasterize,
-                            to_pytorch3d_cameras, _look_at, _pinhole)
+from partlab.geometry import look_at, pinhole, project_to_screen, to_pytorch3d_cameras
+from partlab.render.raster import rasterize
+from partlab.render.soft import fast_soft_silhouette, ndc_soft_params
 
 LEVEL_OF_FACES = {20 * 4 ** level: level for level in range(7)}      # icosphere level -> 20 * 4^level faces
 
@@ -27,7 +28,7 @@ def scene(n_faces: int, size: int, views: int, device: str):
     verts = (sphere.verts_packed() * torch.tensor([1.0, 0.8, 1.2]))[None].repeat(views, 1, 1)
     angle = torch.linspace(0, 2 * math.pi, views + 1)[:views]
     eyes = torch.stack([3.2 * angle.sin(), -1.0 - 0.5 * angle.cos(), -3.2 * angle.cos()], -1)
-    E, K = _look_at(eyes), _pinhole(1.1 * size, (size, size), views)
+    E, K = look_at(eyes), pinhole(1.1 * size, (size, size), views)
     return verts.to(device), sphere.faces_packed().to(device), K.to(device), E.to(device)
 
 

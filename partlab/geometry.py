@@ -10,12 +10,14 @@ from pytorch3d import transforms as T
 from pytorch3d.ops import box3d_overlap
 
 # %% auto #0
-__all__ = ['BOX_CORNER_SIGNS', 'geodesic_distance', 'random_rotations', 'quaternion_to_matrix', 'matrix_to_quaternion',
-           'axis_angle_to_matrix', 'matrix_to_axis_angle', 'rotation_x', 'rotation_y', 'rotation_z', 'wrap_angle',
-           'pascal3d_rotation', 'rotation_to_pascal3d', 'pascal3d_camera', 'intrinsic_matrix', 'rigid_transform',
-           'invert_rigid', 'transform_points', 'project_points', 'pixel_rays', 'remove_pitch', 'rectified_extrinsics',
-           'box_corners', 'box_from_corners', 'points_in_boxes', 'convex_polygon_intersection_area', 'box_iou_bev',
-           'is_yaw_only', 'box_iou_3d_pytorch3d', 'box_iou_3d', 'kitti_alpha', 'kitti_from_box', 'box_from_kitti',
+__all__ = ['PARTLAB_TO_PASCAL3D', 'BOX_CORNER_SIGNS', 'geodesic_distance', 'random_rotations', 'quaternion_to_matrix',
+           'matrix_to_quaternion', 'axis_angle_to_matrix', 'matrix_to_axis_angle', 'rotation_x', 'rotation_y',
+           'rotation_z', 'wrap_angle', 'pascal3d_rotation', 'rotation_to_pascal3d', 'pascal3d_camera',
+           'viewpoint_to_pose', 'pose_to_viewpoint', 'intrinsic_matrix', 'pinhole', 'rigid_transform', 'invert_rigid',
+           'look_at', 'transform_points', 'project_points', 'project_to_screen', 'pixel_grid', 'rays_through',
+           'pixel_rays', 'to_pytorch3d_cameras', 'remove_pitch', 'rectified_extrinsics', 'box_corners',
+           'box_from_corners', 'points_in_boxes', 'convex_polygon_intersection_area', 'box_iou_bev', 'is_yaw_only',
+           'box_iou_3d_pytorch3d', 'box_iou_3d', 'kitti_alpha', 'kitti_from_box', 'box_from_kitti',
            'corners_from_kitti', 'kitti_from_corners', 'kitti_label_line', 'parse_kitti_label_line']
 
 # %% ../nbs/00_geometry.ipynb #2c6139d4
@@ -95,12 +97,48 @@ def pascal3d_camera(azimuth: torch.Tensor, elevation: torch.Tensor, inplane: tor
     t = torch.stack([torch.zeros_like(d), torch.zeros_like(d), d], dim=-1)
     return R, t
 
+# %% ../nbs/00_geometry.ipynb #ab3d2414
+def viewpoint_to_pose(azimuth: torch.Tensor, elevation: torch.Tensor, inplane: torch.Tensor, distance: torch.Tensor):
+    "Angles in degrees `(B,)` and distance `(B,)` -> R `(B, 3, 3)` object->camera, t `(B, 3)`."
+    a, e, th = (torch.deg2rad(x.double()) for x in (azimuth, elevation, inplane))
+    zc = torch.stack([torch.sin(a) * torch.cos(e), torch.sin(e), -torch.cos(a) * torch.cos(e)], -1)    # -C/d
+    down = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64).expand_as(zc)
+    xc = torch.nn.functional.normalize(torch.cross(down, zc, dim=-1), dim=-1)
+    yc = torch.cross(zc, xc, dim=-1)
+    R0 = torch.stack([xc, yc, zc], -2)
+    c, s = torch.cos(-th), torch.sin(-th)
+    o, i = torch.zeros_like(c), torch.ones_like(c)
+    Rz = torch.stack([c, -s, o, s, c, o, o, o, i], -1).reshape(-1, 3, 3)
+    t = torch.stack([torch.zeros_like(c), torch.zeros_like(c), distance.double()], -1)
+    return (Rz @ R0).float(), t.float()
+
+def pose_to_viewpoint(R: torch.Tensor, t: torch.Tensor):
+    "Inverse of `viewpoint_to_pose` for `R (B, 3, 3)`, `t (B, 3)` -> azimuth, elevation, inplane (degrees), distance."
+    C = -(R.transpose(-1, -2) @ t[..., None])[..., 0].double()          # camera centre in the object frame
+    d = C.norm(dim=-1)
+    e = torch.asin((-C[:, 1] / d).clamp(-1, 1))
+    a = torch.atan2(-C[:, 0], C[:, 2])
+    R0, _ = viewpoint_to_pose(torch.rad2deg(a), torch.rad2deg(e), torch.zeros_like(a), d)
+    Rz = R.double() @ R0.double().transpose(-1, -2)
+    th = -torch.atan2(Rz[:, 1, 0], Rz[:, 0, 0])
+    return torch.rad2deg(a) % 360, torch.rad2deg(e), torch.rad2deg(th), d
+
+# %% ../nbs/00_geometry.ipynb #b5e416e0
+PARTLAB_TO_PASCAL3D = torch.tensor([[-1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, -1.0, 0.0]])
+"Maps partlab object coordinates (x right, y down, z forward) to the Pascal3D+ CAD frame (z up, front = -y)."
+
 # %% ../nbs/00_geometry.ipynb #089b0f75
-def intrinsic_matrix(fx: torch.Tensor, fy: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor) -> torch.Tensor:
-    "Pinhole intrinsics. `fx, fy, cx, cy: (B,)` pixels -> `K: (B, 3, 3)`."
-    fx, fy, cx, cy = torch.broadcast_tensors(*map(torch.as_tensor, (fx, fy, cx, cy)))
+def intrinsic_matrix(fx, fy, cx, cy) -> torch.Tensor:
+    "Pinhole intrinsics. `fx, fy, cx, cy`: `(B,)` tensors or floats, pixels -> `K: (B, 3, 3)` (or `(3, 3)` from floats)."
+    fx, fy, cx, cy = torch.broadcast_tensors(*(torch.as_tensor(v, dtype=torch.get_default_dtype())
+                                               if not torch.is_tensor(v) else v for v in (fx, fy, cx, cy)))
     z, o = torch.zeros_like(fx), torch.ones_like(fx)
     return torch.stack([fx, z, cx, z, fy, cy, z, z, o], -1).reshape(*fx.shape, 3, 3)
+
+def pinhole(focal: float, image_size: tuple[int, int], batch: int = 1) -> torch.Tensor:
+    "Intrinsics `(batch, 3, 3)` with square pixels and the principal point at the image centre `(W/2, H/2)`."
+    H, W = image_size
+    return intrinsic_matrix(focal, focal, W / 2, H / 2).repeat(batch, 1, 1)
 
 def rigid_transform(R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     "`R: (B, 3, 3)`, `t: (B, 3)` -> homogeneous `(B, 4, 4)` transform `[[R, t], [0, 1]]`."
@@ -113,27 +151,59 @@ def invert_rigid(E: torch.Tensor) -> torch.Tensor:
     Rt = E[..., :3, :3].transpose(-1, -2)
     return rigid_transform(Rt, -(Rt @ E[..., :3, 3:])[..., 0])
 
+def look_at(eye: torch.Tensor, target=(0.0, 0.0, 0.0), up=(0.0, -1.0, 0.0)) -> torch.Tensor:
+    "World->camera `(B, 4, 4)` of OpenCV cameras at `eye: (B, 3)` looking at `target`; `up` is world up (-y by default)."
+    eye = torch.as_tensor(eye, dtype=torch.float32)
+    z = torch.nn.functional.normalize(torch.as_tensor(target, dtype=eye.dtype) - eye, dim=-1)
+    x = torch.nn.functional.normalize(torch.linalg.cross(z, torch.as_tensor(up, dtype=eye.dtype).expand_as(z)), dim=-1)
+    R = torch.stack([x, torch.linalg.cross(z, x), z], -2)
+    return rigid_transform(R, -(R @ eye[..., None])[..., 0])
+
 def transform_points(E: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-    "Apply rigid (or affine) transforms `E: (B, 4, 4)` to points `X: (B, N, 3)` -> `(B, N, 3)`."
+    "Apply rigid (or affine) transforms `E: (..., 4, 4)` to points `X: (..., N, 3)` -> `(..., N, 3)`."
     return X @ E[..., :3, :3].transpose(-1, -2) + E[..., None, :3, 3]
 
-def project_points(K: torch.Tensor, X_cam: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    "Camera-frame points `X_cam: (B, N, 3)` through `K: (B, 3, 3)` -> pixels `(B, N, 2)` and depth z `(B, N)`."
-    x = X_cam @ K.transpose(-1, -2)
-    depth = X_cam[..., 2]
-    return x[..., :2] / depth[..., None], depth
+# %% ../nbs/00_geometry.ipynb #31c54ebf
+def project_points(points: torch.Tensor, K: torch.Tensor, min_depth: float | None = None,
+                   orthographic: bool = False) -> torch.Tensor:
+    """Camera-frame `points: (..., N, 3)` through intrinsics `K: (..., 3, 3)` -> `(..., N, 3)` = (pixel u, pixel v,
+    depth z). `min_depth` clamps the divisor (points behind it keep a finite position); `orthographic` drops the division."""
+    if orthographic:
+        uv = points[..., :2] @ K[..., :2, :2].transpose(-1, -2) + K[..., None, :2, 2]
+        return torch.cat([uv, points[..., 2:3]], -1)
+    uvw = points @ K.transpose(-1, -2)
+    z = uvw[..., 2:3] if min_depth is None else uvw[..., 2:3].clamp(min=min_depth)
+    return torch.cat([uvw[..., :2] / z, points[..., 2:3]], -1)
 
-def pixel_rays(K: torch.Tensor, cam_to_world: torch.Tensor, H: int, W: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """One ray per pixel (centres at integer coordinates, row-major: index = v * W + u).
+def project_to_screen(verts: torch.Tensor, K: torch.Tensor, E: torch.Tensor) -> torch.Tensor:
+    "World `verts: (B, V, 3)` seen by cameras `K: (B, 3, 3)`, `E: (B, 4, 4)` (world->camera) -> `(B, V, 3)` = (u, v, z)."
+    return project_points(transform_points(E, verts), K)
+
+def pixel_grid(H: int, W: int, center: float, dtype=torch.float32, device="cpu") -> torch.Tensor:
+    "Centres `(H*W, 2)` = (u, v) of an H x W image's pixels, row by row; pixel (i, j) has centre (j + center, i + center)."
+    v, u = torch.meshgrid(torch.arange(H, dtype=dtype, device=device), torch.arange(W, dtype=dtype, device=device), indexing="ij")
+    return torch.stack([u.reshape(-1), v.reshape(-1)], -1) + center
+
+def rays_through(pixels: torch.Tensor, K: torch.Tensor, cam_to_world: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rays through `pixels: (..., 2)` of cameras `K: (..., 3, 3)`, `cam_to_world: (..., 4, 4)` (leading dims broadcast)
+    -> origins `(..., 3)` (camera centres) and unit directions `(..., 3)`, in the world."""
+    uv1 = torch.cat([pixels.to(K.dtype), torch.ones_like(pixels[..., :1], dtype=K.dtype)], -1)
+    d_cam = (torch.linalg.inv(K) @ uv1[..., None])[..., 0]
+    d = (cam_to_world[..., :3, :3] @ d_cam[..., None])[..., 0]
+    origins = cam_to_world[..., :3, 3].expand_as(d)
+    return origins, torch.nn.functional.normalize(d, dim=-1)
+
+def pixel_rays(K: torch.Tensor, cam_to_world: torch.Tensor, H: int, W: int, *, center: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """One ray per pixel, row by row (index = i * W + j), through the centres of `pixel_grid(H, W, center)`.
     `K: (B, 3, 3)`, `cam_to_world: (B, 4, 4)` -> origins `(B, H*W, 3)` and unit directions `(B, H*W, 3)` in the world."""
-    v, u = torch.meshgrid(torch.arange(H, dtype=K.dtype, device=K.device),
-                          torch.arange(W, dtype=K.dtype, device=K.device), indexing="ij")
-    pix = torch.stack([u.reshape(-1), v.reshape(-1), torch.ones(H * W, dtype=K.dtype, device=K.device)], -1)
-    d_cam = pix @ torch.linalg.inv(K).transpose(-1, -2)                     # (B, HW, 3)
-    d_world = d_cam @ cam_to_world[..., :3, :3].transpose(-1, -2)
-    directions = d_world / d_world.norm(dim=-1, keepdim=True)
-    origins = cam_to_world[..., None, :3, 3].expand_as(directions)
-    return origins, directions
+    pix = pixel_grid(H, W, center, K.dtype, K.device)
+    return rays_through(pix[None], K[:, None], cam_to_world[:, None])
+
+def to_pytorch3d_cameras(K: torch.Tensor, E: torch.Tensor, image_size: tuple[int, int]):
+    "PyTorch3D `PerspectiveCameras` of OpenCV cameras. `K: (B, 3, 3)` pixels, `E: (B, 4, 4)` world->camera, `image_size = (H, W)`."
+    from pytorch3d.utils import cameras_from_opencv_projection
+    size = torch.tensor([list(image_size)], dtype=K.dtype, device=K.device).expand(K.shape[0], 2)
+    return cameras_from_opencv_projection(E[:, :3, :3], E[:, :3, 3], K, size)
 
 # %% ../nbs/00_geometry.ipynb #970f9bd8
 def remove_pitch(world_to_cam: torch.Tensor) -> torch.Tensor:

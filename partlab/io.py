@@ -6,12 +6,14 @@
 from __future__ import annotations
 import json, math, os, tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, fields, replace
+from typing import ClassVar
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'DataError', 'Metric', 'write_metrics',
-           'read_metrics', 'run_dir', 'resolve_device', 'save_figure']
+           'read_metrics', 'run_dir', 'resolve_device', 'save_figure', 'UsageError', 'check_writable', 'Profile',
+           'command_group']
 
 # %% ../nbs/06_io.ipynb #582f015b
 @contextmanager
@@ -111,3 +113,65 @@ def save_figure(fig, out_dir: str | os.PathLike, name: str, dpi: int = 110) -> P
     path = Path(out_dir)/f"{name}.png"
     with atomic_path(path) as tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
     return path
+
+# %% ../nbs/06_io.ipynb #1a904407
+class UsageError(ValueError):
+    "A request refused before anything runs (the command line exits with status 2)."
+
+def check_writable(out: str | os.PathLike) -> Path:
+    "Create folder `out` and prove a file can be written there, or raise `UsageError` saying why not."
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"): pass
+    except OSError as err:
+        raise UsageError(f"cannot write to the output folder {out}: {err.strerror or err}") from None
+    return out
+
+# %% ../nbs/06_io.ipynb #8a9342c6
+def _coerce(name: str, default, value, source: str):
+    "`value` in the type of the setting's `default`, or `UsageError`."
+    if default is None or value is None: return value
+    if isinstance(default, bool):
+        if isinstance(value, bool): return value
+    elif isinstance(default, tuple):
+        if isinstance(value, (list, tuple)): return tuple(value)
+    elif isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool): return float(value)
+    elif isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool): return value
+    elif isinstance(value, type(default)): return value
+    raise UsageError(f"{source}: setting {name!r} must be a {type(default).__name__}, not {value!r}")
+
+@dataclass(frozen=True)
+class Profile:
+    "Base of every chapter's options: a frozen dataclass; subclasses name their built-in profiles in `PROFILES`."
+    PROFILES: ClassVar[dict] = {}
+
+    @classmethod
+    def named(cls, profile: "str | Profile"):
+        "The built-in profile `profile` (or `profile` itself when it already is one of these options)."
+        if isinstance(profile, cls): return profile
+        if profile not in cls.PROFILES:
+            raise UsageError(f"unknown {cls.__name__} profile {profile!r}; known: {', '.join(cls.PROFILES) or 'none'}")
+        return cls.PROFILES[profile]
+
+    @classmethod
+    def from_overrides(cls, profile: "str | Profile" = "quick", overrides: dict | None = None, source: str = "overrides"):
+        "Profile `profile` with `overrides` applied; an unknown name or a badly typed value raises `UsageError` naming it."
+        base, overrides = cls.named(profile), dict(overrides or {})
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise UsageError(f"{source}: {cls.__name__} has no setting {', '.join(map(repr, unknown))}; "
+                             f"it has: {', '.join(known)}")
+        return replace(base, **{k: _coerce(k, getattr(base, k), v, source) for k, v in overrides.items()})
+
+# %% ../nbs/06_io.ipynb #a86b9f44
+def command_group(sub, name: str, help: str, description: str | None = None):
+    "The sub-parsers of `partlab <name>` (made on first use, then shared by every chapter of that paper)."
+    if name not in sub.choices:
+        group = sub.add_parser(name, help=help, description=description or help)
+        group.set_defaults(run=lambda args, group=group: group.error("name a command"))
+        group._partlab_commands = group.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+    return sub.choices[name]._partlab_commands

@@ -10,7 +10,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from pytorch3d.io import load_obj, load_ply, save_obj, save_ply
-from pytorch3d.loss import mesh_edge_loss, mesh_laplacian_smoothing, mesh_normal_consistency
 from pytorch3d.ops import knn_points
 from pytorch3d.structures import Meshes
 from pytorch3d.utils import ico_sphere
@@ -19,8 +18,7 @@ from .io import DataError, atomic_path
 # %% auto #0
 __all__ = ['MESH_SUFFIXES', 'load_mesh', 'save_mesh', 'spherical_uv', 'uv_sphere', 'sample_uv_map', 'icosphere', 'icosa_sphere',
            'vertex_normals', 'face_normals', 'vertex_frames', 'apply_displacement', 'mirror_index', 'symmetrize',
-           'mesh_edges', 'face_adjacency', 'laplacian_loss', 'edge_length_loss', 'normal_consistency_loss',
-           'flatness_loss', 'is_watertight']
+           'mesh_edges', 'face_adjacency', 'is_watertight']
 
 # %% ../nbs/01_meshes.ipynb #8284d22e
 MESH_SUFFIXES = (".obj", ".ply")
@@ -207,27 +205,6 @@ def face_adjacency(faces: torch.Tensor) -> torch.Tensor:
     starts = torch.nonzero(first)[:, 0]
     pair_start = starts[counts == 2]
     return torch.stack([sorted_face[pair_start], sorted_face[pair_start + 1]], -1)
-
-def laplacian_loss(verts: torch.Tensor, faces: torch.Tensor, method: str = "uniform") -> torch.Tensor:
-    "PyTorch3D `mesh_laplacian_smoothing`. `verts: (B, V, 3)`, `faces: (F, 3)` -> scalar (mean over the batch)."
-    return mesh_laplacian_smoothing(_meshes(verts, faces), method=method)
-
-def edge_length_loss(verts: torch.Tensor, faces: torch.Tensor, target_length: float = 0.0) -> torch.Tensor:
-    "PyTorch3D `mesh_edge_loss`: mean (|edge| - target)^2. `verts: (B, V, 3)`, `faces: (F, 3)` -> scalar."
-    return mesh_edge_loss(_meshes(verts, faces), target_length=target_length)
-
-def normal_consistency_loss(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
-    "PyTorch3D `mesh_normal_consistency`: mean 1 - cos of neighbouring face normals. -> scalar."
-    return mesh_normal_consistency(_meshes(verts, faces))
-
-def flatness_loss(verts: torch.Tensor, faces: torch.Tensor, power: float = 1.0,
-                  adjacency: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean `(1 - cos)^power` between normals of faces sharing an edge. `verts: (B, V, 3)`, `faces: (F, 3)`,
-    `adjacency: (E, 2)` from `face_adjacency` (computed when not given) -> scalar (mean over batch and pairs)."""
-    pairs = face_adjacency(faces) if adjacency is None else adjacency
-    n = face_normals(verts, faces)
-    cos = (n[:, pairs[:, 0]] * n[:, pairs[:, 1]]).sum(-1)
-    return ((1 - cos).clamp(min=0) ** power).mean()
 
 # %% ../nbs/01_meshes.ipynb #f585a74e
 def is_watertight(faces: torch.Tensor) -> bool:

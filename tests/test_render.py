@@ -5,8 +5,9 @@ import torch
 from pytorch3d.renderer import BlendParams, SoftSilhouetteShader
 from pytorch3d.structures import Meshes
 from pytorch3d.utils import ico_sphere
-from partlab.render import (fast_soft_silhouette, ndc_soft_params, project_to_screen, rasterize, to_pytorch3d_cameras,
-                            _look_at, _pinhole)
+from partlab.geometry import look_at, pinhole, project_to_screen, to_pytorch3d_cameras
+from partlab.render.raster import rasterize
+from partlab.render.soft import fast_soft_silhouette, ndc_soft_params
 
 H, W = 24, 32
 
@@ -16,8 +17,8 @@ def case():
     torch.manual_seed(0)
     sphere = ico_sphere(1)
     verts = (sphere.verts_packed() * torch.tensor([1.0, 0.7, 1.3]))[None].repeat(2, 1, 1)
-    E = _look_at(torch.tensor([[0.3, -1.0, -3.0], [2.5, -0.5, -2.0]]))
-    K = _pinhole(28.0, (H, W), 2)
+    E = look_at(torch.tensor([[0.3, -1.0, -3.0], [2.5, -0.5, -2.0]]))
+    K = pinhole(28.0, (H, W), 2)
     return verts, sphere.faces_packed(), K, E
 
 

@@ -297,10 +297,13 @@ def frame_record(root, sequence: str, frame: int) -> Kitti360Frame: return Kitti
 CAM_TO_WORLD_AXES = np.array([[0.0, 0, 1], [-1, 0, 0], [0, -1, 0]])  # columns: camera x, y, z in a z-up world
 
 def project_points(K: np.ndarray, world_to_cam: np.ndarray, points: np.ndarray) -> np.ndarray:
-    "Pixel coordinates `(..., 2)` of world `points: (..., 3)`."
-    cam = points @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
-    uvw = cam @ K.T
-    return uvw[..., :2] / uvw[..., 2:3]
+    "Pixel coordinates `(..., 2)` of world `points: (..., 3)` (NumPy in, NumPy out; `partlab.geometry.project_to_screen`)."
+    import torch
+    from partlab.geometry import project_to_screen
+    points = np.asarray(points, np.float64)
+    as_t = lambda a: torch.as_tensor(np.asarray(a, np.float64))[None]
+    uvz = project_to_screen(as_t(points.reshape(-1, 3)), as_t(K), as_t(world_to_cam))
+    return uvz[0, :, :2].numpy().reshape(*points.shape[:-1], 2)
 
 def write_example_kitti360(root: str | os.PathLike, n_frames: int = 4, size: tuple[int, int] = (64, 160),
                            unposed: tuple[int, ...] = (3,)) -> dict:

@@ -10,62 +10,12 @@ import numpy as np
 import torch
 from .car import CarModel, articulate_batch
 from ..meshes import face_normals
+from ..geometry import intrinsic_matrix, project_points, viewpoint_to_pose
+from ..render.raster import rasterize_triangles, pixel_barycentrics
 
 # %% auto #0
-__all__ = ['PARTLAB_TO_PASCAL3D', 'PHOTOS', 'TEXTURES', 'rasterize', 'project', 'shade_faces', 'composite', 'corner_normals',
-           'pixel_barycentrics', 'shade_pixels', 'viewpoint_to_pose', 'pose_to_viewpoint', 'intrinsics', 'load_photo',
-           'cover_crop', 'random_backgrounds', 'Rendered', 'render_packed', 'render_objects']
-
-# %% ../../nbs/03c_world_scenes.ipynb #77b6c0b7
-def rasterize(tri: torch.Tensor, image_index: torch.Tensor, batch: int, height: int, width: int,
-              near: float = 0.05, chunk: int = 2_000_000) -> tuple[torch.Tensor, torch.Tensor]:
-    """Z-buffer of triangles given in pixels. `tri (F, 3, 3)`: per corner (u, v, z_camera); `image_index (F,)`: the
-    image each face is drawn into. -> pix_to_face `(B, H, W)` long (-1: empty), depth `(B, H, W)` (inf: empty).
-    Faces with a corner nearer than `near` are skipped."""
-    F = tri.shape[0]
-    best = torch.full((batch * height * width,), -math.inf, dtype=tri.dtype)
-    p2f = torch.full((batch * height * width,), -1, dtype=torch.long)
-    if F == 0: return p2f.view(batch, height, width), torch.full((batch, height, width), math.inf)
-    u, v, z = tri.unbind(-1)                                                    # (F, 3) each
-    ulo, uhi = (u.min(-1).values - 0.5).ceil().clamp(0, width), (u.max(-1).values - 0.5).floor().clamp(-1, width - 1)
-    vlo, vhi = (v.min(-1).values - 0.5).ceil().clamp(0, height), (v.max(-1).values - 0.5).floor().clamp(-1, height - 1)
-    nw, nh = (uhi - ulo + 1).clamp(min=0).long(), (vhi - vlo + 1).clamp(min=0).long()
-    area = (u[:, 1] - u[:, 0]) * (v[:, 2] - v[:, 0]) - (u[:, 2] - u[:, 0]) * (v[:, 1] - v[:, 0])
-    count = nw * nh * ((z > near).all(-1) & (area.abs() > 1e-12))
-    faces = count.nonzero()[:, 0]
-    if len(faces) == 0: return p2f.view(batch, height, width), torch.full((batch, height, width), math.inf)
-    ends = count[faces].cumsum(0)
-    cut = torch.searchsorted(ends, torch.arange(chunk, int(ends[-1]) + chunk, chunk), right=True)
-    lo = 0
-    for hi in torch.unique(torch.cat([cut.clamp(max=len(faces)), torch.tensor([len(faces)])])).tolist():
-        if hi <= lo: continue
-        fc = faces[lo:hi]; cnt = count[fc]; lo = hi
-        fid = torch.repeat_interleave(fc, cnt)
-        start = torch.repeat_interleave(cnt.cumsum(0) - cnt, cnt)
-        local = torch.arange(len(fid)) - start
-        w_ = nw[fid]
-        px, py = (ulo[fid] + local % w_).to(tri.dtype) + 0.5, (vlo[fid] + local // w_).to(tri.dtype) + 0.5
-        u0, u1, u2 = u[fid].unbind(-1); v0, v1, v2 = v[fid].unbind(-1); z0, z1, z2 = z[fid].unbind(-1)
-        a = area[fid]
-        w0 = ((u1 - px) * (v2 - py) - (u2 - px) * (v1 - py)) / a
-        w1 = ((u2 - px) * (v0 - py) - (u0 - px) * (v2 - py)) / a
-        w2 = 1 - w0 - w1
-        inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0)
-        invz = (w0 / z0 + w1 / z1 + w2 / z2)[inside]
-        fid = fid[inside]
-        pix = image_index[fid] * (height * width) + py[inside].floor().long() * width + px[inside].floor().long()
-        cb = torch.full_like(best, -math.inf).scatter_reduce(0, pix, invz, "amax")
-        win = invz == cb[pix]
-        cf = torch.full_like(p2f, -1).scatter_reduce(0, pix[win], fid[win], "amax")
-        upd = cb > best
-        best, p2f = torch.where(upd, cb, best), torch.where(upd, cf, p2f)
-    depth = torch.where(p2f >= 0, 1 / best, torch.full_like(best, math.inf))
-    return p2f.view(batch, height, width), depth.view(batch, height, width)
-
-def project(points: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    "Camera-frame `points (..., 3)` with intrinsics `K (..., 3, 3)` -> (u, v, z) `(..., 3)`."
-    uvw = (K @ points[..., None])[..., 0]
-    return torch.cat([uvw[..., :2] / uvw[..., 2:3], points[..., 2:3]], -1)
+__all__ = ['PHOTOS', 'TEXTURES', 'shade_faces', 'composite', 'corner_normals', 'shade_pixels', 'load_photo', 'cover_crop',
+           'random_backgrounds', 'Rendered', 'render_packed', 'render_objects']
 
 # %% ../../nbs/03c_world_scenes.ipynb #69a1b82d
 def shade_faces(tri_cam: torch.Tensor, face_colors: torch.Tensor, light=(-0.35, -0.8, -0.5),
@@ -94,19 +44,6 @@ def corner_normals(verts: torch.Tensor, faces: torch.Tensor, crease_deg: float =
     crease = (vn * fu).sum(-1, keepdim=True) < math.cos(math.radians(crease_deg))
     return torch.where(crease, fu, vn)
 
-def pixel_barycentrics(pix_to_face: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
-    "Screen-space barycentrics of each drawn pixel's centre in its face. `uv (F, 3, 2)` pixels -> `(B, H, W, 3)`."
-    B, H, W = pix_to_face.shape
-    v, u = torch.meshgrid(torch.arange(H) + 0.5, torch.arange(W) + 0.5, indexing="ij")
-    t = uv[pix_to_face.clamp(min=0)]                                                   # (B, H, W, 3, 2)
-    (u0, v0), (u1, v1), (u2, v2) = [t[..., k, :].unbind(-1) for k in range(3)]
-    a = (u1 - u0) * (v2 - v0) - (u2 - u0) * (v1 - v0)
-    a = torch.where(a.abs() < 1e-12, torch.ones_like(a), a)
-    w0 = ((u1 - u) * (v2 - v) - (u2 - u) * (v1 - v)) / a
-    w1 = ((u2 - u) * (v0 - v) - (u0 - u) * (v2 - v)) / a
-    w = torch.stack([w0, w1, 1 - w0 - w1], -1).clamp(0, 1)
-    return w / w.sum(-1, keepdim=True).clamp(min=1e-8)
-
 def shade_pixels(pix_to_face: torch.Tensor, bary: torch.Tensor, tri_cam: torch.Tensor, normals: torch.Tensor,
                  face_colors: torch.Tensor, background: torch.Tensor, light=(-0.35, -0.8, -0.5), ambient: float = 0.35):
     """Smooth Lambert shading composited over `background (B, H, W, 3)`. `pix_to_face (B, H, W)`, `bary (B, H, W, 3)`,
@@ -120,40 +57,6 @@ def shade_pixels(pix_to_face: torch.Tensor, bary: torch.Tensor, tri_cam: torch.T
     k = ambient + (1 - ambient) * (n * l).sum(-1).clamp(min=0)
     rgb = (face_colors[idx] * (k * torch.where(facing, 1.0, 0.45))[..., None]).clamp(0, 1)
     return torch.where((pix_to_face >= 0)[..., None], rgb, background)
-
-# %% ../../nbs/03c_world_scenes.ipynb #ab3d2414
-def viewpoint_to_pose(azimuth: torch.Tensor, elevation: torch.Tensor, inplane: torch.Tensor, distance: torch.Tensor):
-    "Angles in degrees `(B,)` and distance `(B,)` -> R `(B, 3, 3)` object->camera, t `(B, 3)`."
-    a, e, th = (torch.deg2rad(x.double()) for x in (azimuth, elevation, inplane))
-    zc = torch.stack([torch.sin(a) * torch.cos(e), torch.sin(e), -torch.cos(a) * torch.cos(e)], -1)    # -C/d
-    down = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64).expand_as(zc)
-    xc = torch.nn.functional.normalize(torch.cross(down, zc, dim=-1), dim=-1)
-    yc = torch.cross(zc, xc, dim=-1)
-    R0 = torch.stack([xc, yc, zc], -2)
-    c, s = torch.cos(-th), torch.sin(-th)
-    o, i = torch.zeros_like(c), torch.ones_like(c)
-    Rz = torch.stack([c, -s, o, s, c, o, o, o, i], -1).reshape(-1, 3, 3)
-    t = torch.stack([torch.zeros_like(c), torch.zeros_like(c), distance.double()], -1)
-    return (Rz @ R0).float(), t.float()
-
-def pose_to_viewpoint(R: torch.Tensor, t: torch.Tensor):
-    "Inverse of `viewpoint_to_pose` for `R (B, 3, 3)`, `t (B, 3)` -> azimuth, elevation, inplane (degrees), distance."
-    C = -(R.transpose(-1, -2) @ t[..., None])[..., 0].double()          # camera centre in the object frame
-    d = C.norm(dim=-1)
-    e = torch.asin((-C[:, 1] / d).clamp(-1, 1))
-    a = torch.atan2(-C[:, 0], C[:, 2])
-    R0, _ = viewpoint_to_pose(torch.rad2deg(a), torch.rad2deg(e), torch.zeros_like(a), d)
-    Rz = R.double() @ R0.double().transpose(-1, -2)
-    th = -torch.atan2(Rz[:, 1, 0], Rz[:, 0, 0])
-    return torch.rad2deg(a) % 360, torch.rad2deg(e), torch.rad2deg(th), d
-
-def intrinsics(focal: float, cx: float, cy: float) -> torch.Tensor:
-    "`K (3, 3)` with square pixels."
-    return torch.tensor([[focal, 0.0, cx], [0.0, focal, cy], [0.0, 0.0, 1.0]])
-
-# %% ../../nbs/03c_world_scenes.ipynb #b5e416e0
-PARTLAB_TO_PASCAL3D = torch.tensor([[-1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, -1.0, 0.0]])
-"Maps partlab object coordinates (x right, y down, z forward) to the Pascal3D+ CAD frame (z up, front = -y)."
 
 # %% ../../nbs/03c_world_scenes.ipynb #afa6b712
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "motorcycle_left", "motorcycle_right")
@@ -212,11 +115,11 @@ def render_packed(verts_cam: torch.Tensor, faces: torch.Tensor, face_image: torc
     if cull_backfaces:
         n = torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1)
         keep = ((n * tri.mean(1)).sum(-1) < 0).nonzero()[:, 0]
-    uvz = project(tri[keep], K[face_image[keep]][:, None])
-    p2f, depth = rasterize(uvz, face_image[keep], B, H, W)
+    uvz = project_points(tri[keep], K[face_image[keep]])
+    p2f, depth = rasterize_triangles(uvz, face_image[keep], B, H, W)
     p2f = torch.where(p2f >= 0, keep[p2f.clamp(min=0)], p2f)
     if smooth:
-        uv = project(tri, K[face_image][:, None])[..., :2]
+        uv = project_points(tri, K[face_image])[..., :2]
         rgb = shade_pixels(p2f, pixel_barycentrics(p2f, uv), tri, corner_normals(verts_cam, faces), face_colors, background)
     else: rgb = composite(p2f, shade_faces(tri, face_colors), background)
     idx = p2f.clamp(min=0)

@@ -12,8 +12,9 @@ from ..io import atomic_write_bytes, atomic_write_text, atomic_write_json
 from .car import CAR_PARTS, CAR_PART_ID, MOVABLE_PARTS, CarModel, make_car, articulate_batch
 from ..meshes import face_normals
 from .templates import AIRPLANE_PARTS, PYBULLET_OBJECTS, load_airplane, load_pybullet_object
-from .scenes import (render_objects, render_packed, project, rasterize, shade_faces, composite,
-                                  viewpoint_to_pose, intrinsics, random_backgrounds, load_photo, cover_crop)
+from ..geometry import intrinsic_matrix, project_points, viewpoint_to_pose
+from .scenes import (render_objects, render_packed, shade_faces, composite, random_backgrounds, load_photo,
+                                  cover_crop)
 
 # %% auto #0
 __all__ = ['PROFILES', 'KITTI_FOCAL', 'KITTI_CX', 'KITTI_CY', 'KITTI_WIDTH', 'CAR_SEMANTIC_ID', 'CAR_KITTI_ID', 'BOX_VERTICES',
@@ -242,7 +243,7 @@ def write_kitti360(root, seed: int, sequence: int, n_frames: int, n_cars: int, i
     g = torch.Generator().manual_seed(seed * 7919 + sequence)
     seq = f"2013_05_28_drive_{sequence:04d}_sync"
     scale = W / KITTI_WIDTH
-    K = intrinsics(KITTI_FOCAL * scale, KITTI_CX * scale, KITTI_CY * scale)
+    K = intrinsic_matrix(KITTI_FOCAL * scale, KITTI_FOCAL * scale, KITTI_CX * scale, KITTI_CY * scale)
     step = 0.8
     poses = camera_poses(n_frames, step)
     cars = [make_car(torch.Generator().manual_seed(seed * 100003 + sequence * 1009 + k)) for k in range(n_cars)]
@@ -387,7 +388,7 @@ def write_cus_coco(out, seed: int, models: list, n_images: int, image_hw, progre
         R, t = viewpoint_to_pose(rand(N) * 360, (5 + 25 * rand(B))[img_of], torch.zeros(N), depth)
         t[:, 0] = (((lateral + 0.5) / n_in - 0.5) * 0.75 * W + (rand(N) - 0.5) * 0.1 * W) / focal * depth
         t[:, 1] = (rand(N) - 0.5) * 0.15 * H / focal * depth
-        K = intrinsics(focal, W / 2, H / 2).expand(B, 3, 3)
+        K = intrinsic_matrix(focal, focal, W / 2, H / 2).expand(B, 3, 3)
         cars = [models[i] for i in which.tolist()]
         verts = [(articulate_batch(m, fractions[j:j + 1])[0] @ R[j].T + t[j]) for j, m in enumerate(cars)]
         offsets = torch.tensor([0] + [len(v) for v in verts[:-1]]).cumsum(0)
