@@ -4,60 +4,19 @@
 
 # %% ../nbs/90_cli.ipynb #c98f6ea7
 from __future__ import annotations
-import argparse, ast, datetime as dt, html, json, os, re, shutil, subprocess, sys, tempfile, time, traceback
+import argparse, ast, importlib, datetime as dt, html, json, os, re, shutil, subprocess, sys, tempfile, time, traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 import nbformat
-from .io import DataError, Metric, read_metrics, atomic_write_text, atomic_write_json
+from .io import (DataError, UsageError, Metric, read_metrics, atomic_write_text, atomic_write_json, check_writable,
+                        resolve_device)
+from .notebooks import (project_root, kernel_name, notebook_name, has_parameters_cell, discover_notebooks,
+                               select_notebooks)
 
 # %% auto #0
-__all__ = ['PINS', 'project_root', 'notebook_name', 'has_parameters_cell', 'discover_notebooks', 'select_notebooks', 'UsageError',
-           'parse_value', 'declared_parameters', 'notebook_parameters', 'NotebookRun', 'kernel_name',
-           'describe_failure', 'run_notebook', 'report_markdown', 'report_html', 'check_writable', 'utc_stamp', 'repro',
-           'doctor', 'check_export', 'build_parser', 'main']
-
-# %% ../nbs/90_cli.ipynb #85ca6ab3
-def project_root(start: str | os.PathLike | None = None) -> Path:
-    "The folder holding partlab's `settings.ini`: searched upwards from `start` (default: cwd), then beside the package."
-    import partlab
-    here = Path(start or Path.cwd()).resolve()
-    for d in [here, *here.parents, Path(partlab.__file__).resolve().parent.parent]:
-        ini = d/"settings.ini"
-        if ini.is_file() and "lib_name = partlab" in ini.read_text(): return d
-    raise FileNotFoundError("could not find partlab's settings.ini above the current folder or beside the package")
-
-def notebook_name(path: str | os.PathLike) -> str:
-    "`nbs/40_vsrd_label.ipynb` -> `vsrd_label`."
-    return re.sub(r"^\d+[a-z]?_", "", Path(path).stem)
-
-def has_parameters_cell(path: str | os.PathLike) -> bool:
-    "Whether the notebook has a code cell tagged `parameters`."
-    nb = nbformat.read(str(path), as_version=4)
-    return any(c.cell_type == "code" and "parameters" in c.metadata.get("tags", []) for c in nb.cells)
-
-def discover_notebooks(nbs: str | os.PathLike) -> dict[str, Path]:
-    "Every paper notebook under `nbs` (those with a `parameters` cell), by name, in chapter order."
-    found = {}
-    for p in sorted(Path(nbs).glob("*.ipynb")):
-        if p.name.startswith(("_", ".")) or not has_parameters_cell(p): continue
-        name = notebook_name(p)
-        if name in found: raise ValueError(f"two notebooks are both named {name!r}: {found[name].name} and {p.name}")
-        found[name] = p
-    return found
-
-def select_notebooks(available: dict[str, Path], only: list[str] | None) -> dict[str, Path]:
-    "The notebooks `only` names (a name selects itself and `name_*`); every name must select something."
-    if not only: return dict(available)
-    chosen = {}
-    for key in only:
-        hits = {n: p for n, p in available.items() if n == key or n.startswith(key + "_")}
-        if not hits:
-            raise UsageError(f"unknown notebook {key!r}; the paper notebooks are: {', '.join(available) or 'none'}")
-        chosen.update(hits)
-    return {n: p for n, p in available.items() if n in chosen}
-
-class UsageError(Exception):
-    "A request the runner refuses before running anything (exit status 2)."
+__all__ = ['PINS', 'CORE_COMMANDS', 'parse_value', 'declared_parameters', 'notebook_parameters', 'NotebookRun',
+           'describe_failure', 'run_notebook', 'report_markdown', 'report_html', 'utc_stamp', 'repro', 'doctor',
+           'check_export', 'command_modules', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #cdbe9690
 def parse_value(text: str):
@@ -97,11 +56,6 @@ class NotebookRun:
     error: str = ""                   # for a failure: the cell and the error
     metrics: dict[str, Metric] = field(default_factory=dict)
     figures: list[Path] = field(default_factory=list)
-
-def kernel_name() -> str:
-    "The project's `partlab` kernel when it is registered, else the running Python's `python3` kernel."
-    from jupyter_client.kernelspec import KernelSpecManager
-    return "partlab" if "partlab" in KernelSpecManager().find_kernel_specs() else "python3"
 
 def describe_failure(err: BaseException) -> str:
     "One paragraph naming the failing cell and the error, from a papermill error or any other exception."
@@ -195,14 +149,6 @@ def report_html(runs: list[NotebookRun], header: dict) -> str:
     return "\n".join(out) + "\n"
 
 # %% ../nbs/90_cli.ipynb #6f28b6b1
-def check_writable(out: Path) -> None:
-    "Create `out` and prove a file can be written there, or raise `UsageError` saying why not."
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"): pass
-    except OSError as err:
-        raise UsageError(f"cannot write to the output folder {out}: {err.strerror or err}") from None
-
 def utc_stamp() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
@@ -216,9 +162,7 @@ def repro(profile: str = "quick", device: str = "auto", only: list[str] | None =
     if not nbs_dir.is_dir(): raise UsageError(f"no notebook folder at {nbs_dir}")
     chosen = select_notebooks(discover_notebooks(nbs_dir), only)
     if not chosen: raise UsageError(f"no paper notebook (one with a 'parameters' cell) in {nbs_dir}")
-    if device == "auto":
-        import torch
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto": device = resolve_device(device)
     out_root = Path(out) if out else Path("runs")/utc_stamp()
     base = {"profile": profile, "device": device}
     runs = []
@@ -309,227 +253,75 @@ def check_export(root: str | os.PathLike | None = None) -> list[str]:
                 problems.append(f"{rel}: has outputs (clear them: the docs build runs the notebooks itself)")
     return problems
 
-# %% ../nbs/90_cli.ipynb #16592f73
-def _remesh_parser(sub) -> None:
-    r = sub.add_parser("remesh", help="remesh templates to the 962-vertex UV sphere (Pavllo et al., ICCV 2021)",
-                       description="Fit the UV sphere to each template's silhouettes (rigid, then per vertex, left/right symmetric) "
-                                   "and write one tensor file (templates x 962 x 3) with preview figures next to it.")
-    r.add_argument("--templates", nargs="+", required=True, metavar="SPEC",
-                   help="car, car:SEED, airplane, duck, bunny (built in) or a closed .obj/.ply mesh")
-    r.add_argument("--out", required=True, help="the tensor file to write, e.g. templates.pt")
-    r.add_argument("--mode", default="singletpl", choices=["singletpl", "multitpl"])
-    r.add_argument("--profile", default="quick", choices=["quick", "full"])
-    r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--close-holes", action="store_true", help="cap the holes of open mesh files instead of refusing them")
-    r.add_argument("--no-progress", action="store_true")
-
-def _poses_parser(sub) -> None:
-    p = sub.add_parser("poses", help="pose hypotheses from silhouettes (step1) and their semantic disambiguation (step2)",
-                       description="Step 1 fits 40 camera hypotheses per image to its mask; step 2 builds a semantic template and picks one.")
-    psub = p.add_subparsers(dest="poses_command", required=True, metavar="STEP")
-    for name, help_ in (("step1", "fit the hypotheses; writes <category>_step1.pt/.json"),
-                        ("step2", "choose by part semantics; writes <category>_poses.json")):
-        s = psub.add_parser(name, help=help_)
-        s.add_argument("--data", required=True, help="a folder with records/<category>/records.json (e.g. a `partlab world` folder)")
-        s.add_argument("--templates", required=True, help="remeshed templates (partlab remesh)")
-        s.add_argument("--out", required=True, help="output folder")
-        s.add_argument("--categories", default="car", help="comma-separated (default car)")
-        s.add_argument("--profile", default="quick", choices=["quick", "full"])
-        s.add_argument("--no-progress", action="store_true")
-        if name == "step1":
-            s.add_argument("--max-images", type=int, default=0, help="first N records only (0: all)")
-            s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-        else:
-            s.add_argument("--step1", default=None, help="folder with the step-1 files (default: --out)")
-
-def _run_remesh(args) -> int:
-    from partlab.remesh import remesh_templates, save_remeshed
-    from partlab.io import resolve_device
-    out = Path(args.out)
-    check_writable(out.parent if str(out.parent) else Path("."))
-    made = remesh_templates(args.templates, mode=args.mode, profile=args.profile, device=resolve_device(args.device),
-                            seed=args.seed, progress=not args.no_progress, out=out.parent, close_holes=args.close_holes)
-    save_remeshed(out, made["verts"], made["names"], made["metrics"])
-    print(json.dumps({"file": str(out), "names": list(made["names"]), "metrics": made["metrics"]}, indent=1, default=float))
-    return 0
-
-def _run_poses(args) -> int:
-    from partlab.poses import run_step1, run_step2
-    from partlab.io import resolve_device
-    cats = [c.strip() for c in args.categories.split(",") if c.strip()]
-    if not cats: raise UsageError("--categories names no category")
-    check_writable(Path(args.out))
-    log = lambda msg: print(msg, file=sys.stderr)
-    for c in cats:
-        if args.poses_command == "step1":
-            summary = run_step1(args.data, c, args.templates, args.out, args.profile, args.max_images,
-                                resolve_device(args.device), progress=not args.no_progress, log=log)
-        else:
-            summary = run_step2(args.data, c, args.templates, args.step1 or args.out, args.out, args.profile,
-                                progress=not args.no_progress, log=log)
-        print(json.dumps(summary))
-    return 0
-
-
 # %% ../nbs/90_cli.ipynb #0315e905
+CORE_COMMANDS = ("repro", "doctor", "check-export")
+
 def _repro_parser(sub) -> None:
     p = sub.add_parser("repro", help="run the paper notebooks headless and write a report",
                        description="Run every paper notebook (or --only some) with papermill and write OUT/report.html.")
     p.add_argument("--profile", default="quick", choices=["quick", "full"], help="quick: small CPU run (default); full: paper size")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: cuda when visible, else cpu")
-    p.add_argument("--only", default="", help="comma-separated notebook names, e.g. geometry,vsrd")
+    p.add_argument("--only", default="", help="comma-separated notebook or paper names, e.g. geometry,vsrd or textured")
     p.add_argument("--out", default=None, help="output folder (default runs/<UTC timestamp>/)")
     p.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                    help="set a notebook parameter (NAME.KEY for one notebook only); repeatable")
     p.add_argument("--nbs", default=None, help="notebook folder (default: the project's nbs/)")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(run=_run_repro)
 
-def _world_parser(sub) -> None:
-    w = sub.add_parser("world", help="write the embedded synthetic world in the real datasets' formats",
-                       description="Write KITTI-360, PoseFromShape, COCO (edited CUS), GenRen and detection-record data with exact ground truth.")
-    w.add_argument("--out", required=True, help="folder to write (DIR/world.json summarises it)")
-    w.add_argument("--seed", type=int, default=0, help="same seed, byte-identical files (default 0)")
-    w.add_argument("--profile", default="quick", choices=["quick", "full"], help="quick: seconds on a CPU; full: KITTI-360 size")
-    w.add_argument("--no-progress", action="store_true")
+def _run_repro(args) -> int:
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    return repro(args.profile, args.device, only, args.out, [tuple(p) for p in args.param], args.nbs, args.timeout,
+                 progress=not args.no_progress)
 
-def _data_parser(sub) -> None:
-    d = sub.add_parser("data", help="check a real dataset against its manifest")
-    dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    c = dsub.add_parser("check", help="report what is missing or malformed under a dataset root")
-    c.add_argument("name", help="dataset name (see data_manifests/): kitti360, pascal3d, objectnet3d, pix3d, cub200, shapenet_genren, cus_coco, records")
-    c.add_argument("--root", required=True, help="the dataset's root folder")
+def _run_check_export(args) -> int:
+    problems = check_export()
+    for p in problems: print(f"error: {p}", file=sys.stderr)
+    print("partlab/ and nbs/ are in step" if not problems else f"{len(problems)} problem(s)", file=sys.stderr)
+    return 1 if problems else 0
 
-def _vsrd_parser(sub) -> None:
-    v = sub.add_parser("vsrd", help="VSRD: weakly supervised 3D box auto-labeling (CVPR 2024)",
-                       description="The VSRD pipeline on a KITTI-360 root: annotate -> sample -> label -> predict -> convert / visualize / evaluate.")
-    vsub = v.add_subparsers(dest="vsrd_command", required=True, metavar="STEP")
-    def common(p, out=True):
-        p.add_argument("--root", required=True, help="KITTI-360 root (real or the synthetic world's kitti360/)")
-        p.add_argument("--annotations", default=None, help="where annotations/ and filenames/ live (default: --root)")
-        if out: p.add_argument("--out", default="runs/vsrd", help="output folder (default runs/vsrd)")
-        p.add_argument("--num-sources", type=int, default=16, help="source frames per target (default 16)")
-        p.add_argument("--min-area", type=int, default=128, help="smallest target mask area in px (default 128)")
-        p.add_argument("--min-box-side", type=int, default=16, help="smallest target mask box side in px (default 16)")
-        p.add_argument("--min-overlap", type=float, default=0.5, help="share of the target's cars a source must keep (0.5)")
-    a = vsub.add_parser("annotate", help="per-frame annotation JSON in the original schema"); common(a, out=False)
-    a.add_argument("--overwrite", action="store_true"); a.add_argument("--no-progress", action="store_true")
-    common(vsub.add_parser("sample", help="choose target and source frames, group frames"), out=False)
-    lab = vsub.add_parser("label", help="optimise boxes per target frame (resumable; shards over torchrun ranks)"); common(lab)
-    lab.add_argument("--profile", default="full", choices=["quick", "full"], help="hyper-parameters (default full: the original's)")
-    lab.add_argument("--config", default=None, help="JSON file of VSRDConfig fields overriding the profile")
-    lab.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    lab.add_argument("--seed", type=int, default=0); lab.add_argument("--max-targets", type=int, default=0)
-    lab.add_argument("--no-progress", action="store_true")
-    for name, text in (("predict", "per-frame predictions with confidences"), ("convert", "KITTI label lines"),
-                       ("evaluate", "mean IoU, accuracy, AP_3D against the annotations' boxes")):
-        common(vsub.add_parser(name, help=text))
-    vis = vsub.add_parser("visualize", help="projected boxes and bird's-eye views as png"); common(vis)
-    vis.add_argument("--limit", type=int, default=20, help="frames to draw (default 20; 0: all)")
-    sl = vsub.add_parser("slurm", help="print a Slurm job script that runs `partlab vsrd label` under torchrun")
-    sl.add_argument("--root", required=True); sl.add_argument("--out", default="runs/vsrd")
-    sl.add_argument("--nodes", type=int, default=1); sl.add_argument("--gpus-per-node", type=int, default=8)
-    sl.add_argument("--time", default="24:00:00"); sl.add_argument("--partition", default=None)
-
-def _run_vsrd(args) -> int:
-    import logging
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from partlab.vsrd.data import SamplingRule, annotate, sample
-    if args.vsrd_command == "slurm":
-        from partlab.vsrd.pipeline import slurm_script
-        print(slurm_script(args.root, args.out, args.nodes, args.gpus_per_node, args.time, args.partition), end="")
-        return 0
-    rule = SamplingRule(args.min_overlap, args.num_sources, args.min_area, args.min_box_side)
-    ann = args.annotations or args.root
-    if args.vsrd_command == "annotate":
-        summary = annotate(args.root, out=ann, progress=not args.no_progress, overwrite=args.overwrite)
-        print(json.dumps({k: (len(v) if isinstance(v, list) else v) for k, v in summary.items()} | {"skipped": {k: len(v) for k, v in summary["skipped"].items()}}))
-        return 0
-    if args.vsrd_command == "sample":
-        result = sample(ann, rule)
-        print(json.dumps({seq: len(samples) for seq, samples in result.items()})); return 0
-    from partlab.vsrd import pipeline as P
-    if args.vsrd_command == "label":
-        import dataclasses
-        from partlab.vsrd.model import PROFILES, VSRDConfig
-        config = PROFILES[args.profile]
-        if args.config:
-            try: overrides = json.loads(Path(args.config).read_text())
-            except (OSError, json.JSONDecodeError) as e: raise DataError(args.config, f"not a readable JSON config ({e})") from None
-            unknown = set(overrides) - {f.name for f in dataclasses.fields(VSRDConfig)}
-            if unknown: raise DataError(args.config, f"unknown VSRD settings: {', '.join(sorted(unknown))}")
-            config = dataclasses.replace(config, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
-        device = args.device
-        if device == "auto":
-            import torch; device = "cuda" if torch.cuda.is_available() else "cpu"
-        counts = P.label(ann, args.out, config, rule, device, args.seed, args.max_targets, progress=not args.no_progress)
-        # one write per rank: under torchrun every rank shares the pipe, and a single short write is not interleaved
-        line = json.dumps({k: v for k, v in counts.items() if k != "frames"} | {"frames": len(counts["frames"])})
-        sys.stdout.write(line + "\n"); sys.stdout.flush()
-        return 0
-    if args.vsrd_command == "predict": print(json.dumps({"frames": P.predict(ann, args.out, rule)})); return 0
-    if args.vsrd_command == "convert": print(json.dumps({"frames": P.convert(ann, args.out)})); return 0
-    if args.vsrd_command == "visualize":
-        files = P.visualize(ann, args.out, limit=args.limit, data_root=args.root)
-        print(json.dumps({"figures": len(files), "folder": str(Path(args.out)/"visualize")})); return 0
-    if args.vsrd_command == "evaluate":
-        result = P.evaluate(ann, args.out)
-        print(json.dumps({k: v for k, v in result.items() if k != "per_target_mean_iou_3d"}, indent=1)); return 0
-    raise AssertionError(args.vsrd_command)
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="partlab", description="partlab: notebook-first reproductions of 3D part- "
-                                     "and shape-aware object understanding. Every command works on the synthetic world by default.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _core_parsers(sub) -> None:
+    "The runner's own commands: repro, doctor, check-export."
     _repro_parser(sub)
-    _world_parser(sub)
-    _data_parser(sub)
-    _vsrd_parser(sub)
-    _remesh_parser(sub)
-    _poses_parser(sub)
-    sub.add_parser("doctor", help="check the installed stack (torch pin, PyTorch3D, kernel)")
-    sub.add_parser("check-export", help="check that partlab/ is what nbdev_export makes from nbs/")
+    sub.add_parser("doctor", help="check the installed stack (torch pin, PyTorch3D, kernel)").set_defaults(run=lambda args: doctor())
+    sub.add_parser("check-export", help="check that partlab/ is what nbdev_export makes from nbs/").set_defaults(run=_run_check_export)
+    _docs_parser(sub)
+
+def _run_docs(args) -> int:
+    from partlab.docs import build_docs
+    return build_docs(Path(args.out), execute=not args.no_execute, workers=args.workers)
+
+def _docs_parser(sub) -> None:
     d = sub.add_parser("docs", help="build the documentation site from the notebooks")
     d.add_argument("--out", default="docs", help="site folder (default docs/)")
     d.add_argument("--no-execute", action="store_true", help="render the notebooks without running them")
     d.add_argument("--workers", type=int, default=2, help="notebooks executed at once")
+    d.set_defaults(run=_run_docs)
+
+# %% ../nbs/90_cli.ipynb #44dfa6f4
+def command_modules() -> list[str]:
+    "Every partlab module that exports `add_parser` (from nbdev's index `partlab/_modidx.py`), in module order."
+    import importlib
+    index = importlib.reload(importlib.import_module("partlab._modidx")).d["syms"]
+    return sorted(mod for mod, syms in index.items() if f"{mod}.add_parser" in syms)
+
+def build_parser(chapters: bool = True) -> argparse.ArgumentParser:
+    "The `partlab` parser: the runner's commands, then (with `chapters`) every chapter's command group."
+    import importlib
+    parser = argparse.ArgumentParser(prog="partlab", description="partlab: notebook-first reproductions of 3D part- "
+                                     "and shape-aware object understanding. Every command works on the synthetic world by default.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _core_parsers(sub)
+    for module in command_modules() if chapters else []:
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `partlab` command; returns (and exits with) its status."
-    args = build_parser().parse_args(argv)
-    try:
-        if args.command == "repro":
-            only = [s.strip() for s in args.only.split(",") if s.strip()]
-            status = repro(args.profile, args.device, only, args.out, [tuple(p) for p in args.param], args.nbs,
-                           args.timeout, progress=not args.no_progress)
-        elif args.command == "world":
-            from partlab.world.writers import write_world
-            summary = write_world(args.out, seed=args.seed, profile=args.profile, progress=not args.no_progress)
-            print(f"world written to {Path(args.out).resolve()} in {summary.get('seconds', float('nan')):.1f} s; see world.json", file=sys.stderr)
-            status = 0
-        elif args.command == "data":
-            from partlab.datasets.manifests import check_dataset, DATASET_NAMES
-            if args.name not in DATASET_NAMES:
-                raise UsageError(f"unknown dataset {args.name!r}; known: {', '.join(DATASET_NAMES)}")
-            problems = check_dataset(args.name, args.root)
-            for p in problems: print(p)
-            print(f"{args.name} at {args.root}: " + ("looks complete" if not problems else f"{len(problems)} problem(s)"), file=sys.stderr)
-            status = 1 if problems else 0
-        elif args.command == "vsrd": status = _run_vsrd(args)
-        elif args.command == "remesh": status = _run_remesh(args)
-        elif args.command == "poses": status = _run_poses(args)
-        elif args.command == "doctor": status = doctor()
-        elif args.command == "check-export":
-            problems = check_export()
-            for p in problems: print(f"error: {p}", file=sys.stderr)
-            print("partlab/ and nbs/ are in step" if not problems else f"{len(problems)} problem(s)", file=sys.stderr)
-            status = 1 if problems else 0
-        elif args.command == "docs":
-            from partlab.docs import build_docs
-            status = build_docs(Path(args.out), execute=not args.no_execute, workers=args.workers)
-        else: raise AssertionError(args.command)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(chapters=not (argv and argv[0] in CORE_COMMANDS)).parse_args(argv)
+    try: status = args.run(args)
     except (UsageError, DataError) as err:
         print(f"partlab {args.command}: error: {err}", file=sys.stderr)
         status = 2

@@ -4,14 +4,14 @@
 
 # %% ../../nbs/04f_datasets_manifests.ipynb #8cfaa8eb
 from __future__ import annotations
-import json, os
+import json, os, sys
 from pathlib import Path
 import numpy as np
-from ..io import DataError
+from ..io import DataError, UsageError
 
 # %% auto #0
 __all__ = ['DATASET_NAMES', 'MANIFEST_KEYS', 'SAMPLERS', 'manifest_dir', 'load_manifest', 'is_synthetic', 'count_glob',
-           'check_layout', 'check_dataset']
+           'check_layout', 'check_dataset', 'add_parser']
 
 # %% ../../nbs/04f_datasets_manifests.ipynb #d9b2a0ba
 DATASET_NAMES = ("kitti360", "pascal3d", "objectnet3d", "pix3d", "cub200", "shapenet_genren", "cus_coco", "records")
@@ -160,3 +160,21 @@ def check_dataset(name: str, root: str | os.PathLike, min_counts: dict[str, int]
     try: SAMPLERS[name](root, manifest, synthetic, samples, problems)
     except DataError as e: problems.append(str(e))
     return problems
+
+# %% ../../nbs/04f_datasets_manifests.ipynb #e1392904
+def _run_data_check(args) -> int:
+    if args.name not in DATASET_NAMES:
+        raise UsageError(f"unknown dataset {args.name!r}; known: {', '.join(DATASET_NAMES)}")
+    problems = check_dataset(args.name, args.root)
+    for p in problems: print(p)
+    print(f"{args.name} at {args.root}: " + ("looks complete" if not problems else f"{len(problems)} problem(s)"), file=sys.stderr)
+    return 1 if problems else 0
+
+def add_parser(sub) -> None:
+    "`partlab data check`: a real dataset against its manifest."
+    d = sub.add_parser("data", help="check a real dataset against its manifest")
+    dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    c = dsub.add_parser("check", help="report what is missing or malformed under a dataset root")
+    c.add_argument("name", help=f"dataset name (see data_manifests/): {', '.join(DATASET_NAMES)}")
+    c.add_argument("--root", required=True, help="the dataset's root folder")
+    c.set_defaults(run=_run_data_check)

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/03d_world_datasets.ipynb #49aa3b25
 from __future__ import annotations
-import hashlib, io, json, math, os, struct, time
+import hashlib, io, json, math, os, struct, sys, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ __all__ = ['PROFILES', 'KITTI_FOCAL', 'KITTI_CX', 'KITTI_CY', 'KITTI_WIDTH', 'CA
            'sample_surface', 'outer_surface', 'ply_bytes', 'random_views', 'mask_bbox', 'object_models',
            'render_object_set', 'render_object_chunks', 'car_to_world', 'box_to_world', 'camera_poses',
            'street_background', 'perspective_txt', 'bboxes_xml', 'parked_cars', 'write_kitti360', 'box_corners_world',
-           'write_object_sets', 'rle', 'write_cus_coco', 'write_genren', 'write_world']
+           'write_object_sets', 'rle', 'write_cus_coco', 'write_genren', 'write_world', 'add_parser']
 
 # %% ../../nbs/03d_world_datasets.ipynb #e0248a42
 def png_bytes(img: np.ndarray) -> bytes:
@@ -496,3 +496,19 @@ def _write_world(out, seed: int, profile: str, progress: bool, overrides: dict) 
     write_json(out / "world.json", world)
     world["seconds"] = time.perf_counter() - t0
     return world
+
+# %% ../../nbs/03d_world_datasets.ipynb #b86112a4
+def _run_world(args) -> int:
+    summary = write_world(args.out, seed=args.seed, profile=args.profile, progress=not args.no_progress)
+    print(f"world written to {Path(args.out).resolve()} in {summary.get('seconds', float('nan')):.1f} s; see world.json", file=sys.stderr)
+    return 0
+
+def add_parser(sub) -> None:
+    "`partlab world`: write the embedded synthetic world in the real datasets' formats."
+    w = sub.add_parser("world", help="write the embedded synthetic world in the real datasets' formats",
+                       description="Write KITTI-360, PoseFromShape, COCO (edited CUS), GenRen and detection-record data with exact ground truth.")
+    w.add_argument("--out", required=True, help="folder to write (DIR/world.json summarises it)")
+    w.add_argument("--seed", type=int, default=0, help="same seed, byte-identical files (default 0)")
+    w.add_argument("--profile", default="quick", choices=["quick", "full"], help="quick: seconds on a CPU; full: KITTI-360 size")
+    w.add_argument("--no-progress", action="store_true")
+    w.set_defaults(run=_run_world)
