@@ -184,20 +184,23 @@ def pixel_grid(H: int, W: int, center: float, dtype=torch.float32, device="cpu")
     v, u = torch.meshgrid(torch.arange(H, dtype=dtype, device=device), torch.arange(W, dtype=dtype, device=device), indexing="ij")
     return torch.stack([u.reshape(-1), v.reshape(-1)], -1) + center
 
-def rays_through(pixels: torch.Tensor, K: torch.Tensor, cam_to_world: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def rays_through(pixels: torch.Tensor, K: torch.Tensor, cam_to_world: torch.Tensor,
+                 unit: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Rays through `pixels: (..., 2)` of cameras `K: (..., 3, 3)`, `cam_to_world: (..., 4, 4)` (leading dims broadcast)
-    -> origins `(..., 3)` (camera centres) and unit directions `(..., 3)`, in the world."""
+    -> origins `(..., 3)` (camera centres) and directions `(..., 3)` in the world: unit length, or (`unit=False`)
+    scaled to camera depth 1, so that the point at parameter t along the ray has camera depth t."""
     uv1 = torch.cat([pixels.to(K.dtype), torch.ones_like(pixels[..., :1], dtype=K.dtype)], -1)
     d_cam = (torch.linalg.inv(K) @ uv1[..., None])[..., 0]
     d = (cam_to_world[..., :3, :3] @ d_cam[..., None])[..., 0]
     origins = cam_to_world[..., :3, 3].expand_as(d)
-    return origins, torch.nn.functional.normalize(d, dim=-1)
+    return origins, (torch.nn.functional.normalize(d, dim=-1) if unit else d)
 
-def pixel_rays(K: torch.Tensor, cam_to_world: torch.Tensor, H: int, W: int, *, center: float) -> tuple[torch.Tensor, torch.Tensor]:
+def pixel_rays(K: torch.Tensor, cam_to_world: torch.Tensor, H: int, W: int, *, center: float,
+               unit: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """One ray per pixel, row by row (index = i * W + j), through the centres of `pixel_grid(H, W, center)`.
-    `K: (B, 3, 3)`, `cam_to_world: (B, 4, 4)` -> origins `(B, H*W, 3)` and unit directions `(B, H*W, 3)` in the world."""
+    `K: (B, 3, 3)`, `cam_to_world: (B, 4, 4)` -> origins `(B, H*W, 3)` and directions `(B, H*W, 3)` (see `rays_through`)."""
     pix = pixel_grid(H, W, center, K.dtype, K.device)
-    return rays_through(pix[None], K[:, None], cam_to_world[:, None])
+    return rays_through(pix[None], K[:, None], cam_to_world[:, None], unit)
 
 def to_pytorch3d_cameras(K: torch.Tensor, E: torch.Tensor, image_size: tuple[int, int]):
     "PyTorch3D `PerspectiveCameras` of OpenCV cameras. `K: (B, 3, 3)` pixels, `E: (B, 4, 4)` world->camera, `image_size = (H, W)`."

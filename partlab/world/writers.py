@@ -12,7 +12,7 @@ from ..io import atomic_write_bytes, atomic_write_text, atomic_write_json
 from .car import CAR_PARTS, CAR_PART_ID, MOVABLE_PARTS, CarModel, make_car, articulate_batch
 from ..meshes import face_normals
 from .templates import AIRPLANE_PARTS, PYBULLET_OBJECTS, load_airplane, load_pybullet_object
-from ..geometry import intrinsic_matrix, project_points, viewpoint_to_pose
+from ..geometry import intrinsic_matrix, pixel_rays, project_points, viewpoint_to_pose
 from .scenes import (render_objects, render_packed, shade_faces, composite, random_backgrounds, load_photo,
                                   cover_crop)
 
@@ -168,9 +168,8 @@ def street_background(cam_to_world: torch.Tensor, K: torch.Tensor, height: int, 
                       road: np.ndarray, texels_per_metre: float = 96.0, shadows: torch.Tensor | None = None) -> torch.Tensor:
     """Road texture on z = 0 below the horizon, `sky (H, W, 3)` above. -> `(B, H, W, 3)`.
     `shadows (N, 5)`: (x, y, yaw, half length, half width) footprints darkened on the road (soft edges)."""
-    v, u = torch.meshgrid(torch.arange(height) + 0.5, torch.arange(width) + 0.5, indexing="ij")
-    rays = torch.stack([u, v, torch.ones_like(u)], -1) @ torch.linalg.inv(K).T                   # (H, W, 3)
-    d = rays @ cam_to_world[:, None, :3, :3].transpose(-1, -2)                                    # (B, H, W, 3)
+    _, d = pixel_rays(K.expand(len(cam_to_world), 3, 3), cam_to_world, height, width, center=0.5, unit=False)
+    d = d.view(len(cam_to_world), height, width, 3)                                               # (B, H, W, 3), camera z = 1
     C = cam_to_world[:, :3, 3][:, None, None]
     s = -C[..., 2] / d[..., 2]
     hit = (d[..., 2] < 0) & (s < 120)
