@@ -7,16 +7,21 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.partlab-setup
 # Extra arguments for `partlab repro`, e.g. make repro ARGS="--only geometry --profile quick"
 ARGS   ?=
+# Notebook globs for `make test-notebooks`, e.g. make test-notebooks ONLY="00_* 91_docs" (default: all)
+ONLY   ?=
+comma  := ,
 
-.PHONY: setup repro test test-notebooks test-pytest test-export docs lab clean-venv help
+.PHONY: setup repro test test-notebooks test-pytest test-export docs lab clean-venv clean-cache help
 
 help:
 	@echo "make repro   set up .venv if needed, then run every paper notebook (partlab repro) on the embedded default"
-	@echo "make test    set up .venv if needed, then nbdev_test + pytest + export check + docs build"
+	@echo "make test    set up .venv if needed, then export check + every notebook run once (the docs build) + pytest"
 	@echo "make docs    build the documentation site into docs/ (open docs/index.html)"
+	@echo "make test-notebooks  run every notebook once (cached in .cache/notebooks/), render nothing"
 	@echo "make lab     open JupyterLab on nbs/ with the partlab kernel"
 
 setup: $(STAMP)
+	@:
 
 $(STAMP): settings.ini setup.py
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; partlab needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
@@ -31,17 +36,25 @@ $(STAMP): settings.ini setup.py
 repro: $(STAMP)
 	$(BIN)/partlab repro $(ARGS)
 
-test: $(STAMP)
-	$(MAKE) --no-print-directory test-export
-	$(MAKE) --no-print-directory test-notebooks
-	$(MAKE) --no-print-directory docs
-	$(MAKE) --no-print-directory test-pytest
+# $(call timed,TARGET): make TARGET and print how long it took; TARGET's exit status is kept.
+timed = @start=$$(date +%s); $(MAKE) --no-print-directory $(1); status=$$?; \
+	echo "make test: $(1) took $$(( $$(date +%s) - start )) s (exit status $$status)"; exit $$status
+
+# Each notebook is executed once: the docs build runs every notebook the way nbdev_test does (that is the notebook
+# test), then renders the site. Runs of unchanged notebooks are reused from .cache/notebooks/.
+test:
+	$(call timed,setup)
+	$(call timed,test-export)
+	$(call timed,docs)
+	$(call timed,test-pytest)
 
 test-export: $(STAMP)
 	$(BIN)/partlab check-export
 
+# The notebook test alone: the same executor and cache as the docs build, without rendering.
+# make test-notebooks ONLY="00_* 91_docs" runs the notebooks whose name or stem matches one of the globs.
 test-notebooks: $(STAMP)
-	cd nbs && ../$(BIN)/nbdev_test --n_workers 2 --timing
+	$(BIN)/partlab test-notebooks $(if $(ONLY),--only "$(subst $(eval) ,$(comma),$(strip $(ONLY)))")
 
 test-pytest: $(STAMP)
 	$(BIN)/python -m pytest tests -ra
@@ -54,3 +67,6 @@ lab: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+clean-cache:
+	rm -rf .cache/notebooks

@@ -286,18 +286,6 @@ def _core_parsers(sub) -> None:
     _repro_parser(sub)
     sub.add_parser("doctor", help="check the installed stack (torch pin, PyTorch3D, kernel)").set_defaults(run=lambda args: doctor())
     sub.add_parser("check-export", help="check that partlab/ is what nbdev_export makes from nbs/").set_defaults(run=_run_check_export)
-    _docs_parser(sub)
-
-def _run_docs(args) -> int:
-    from partlab.docs import build_docs
-    return build_docs(Path(args.out), execute=not args.no_execute, workers=args.workers)
-
-def _docs_parser(sub) -> None:
-    d = sub.add_parser("docs", help="build the documentation site from the notebooks")
-    d.add_argument("--out", default="docs", help="site folder (default docs/)")
-    d.add_argument("--no-execute", action="store_true", help="render the notebooks without running them")
-    d.add_argument("--workers", type=int, default=2, help="notebooks executed at once")
-    d.set_defaults(run=_run_docs)
 
 # %% ../nbs/90_cli.ipynb #44dfa6f4
 def command_modules() -> list[str]:
