@@ -6,11 +6,11 @@ instances, autograd normals with create_graph=True), side by side in one process
 
 Prints one JSON object. The scene: N parked cars along a street, 9 views from a camera driving past; masks are the
 cars' projected boxes. Seconds per frame = ms per step x the profile's steps (3000 full, 400 quick)."""
-import argparse, json, math, platform, time
+import argparse, dataclasses, json, math, platform, time
 import cv2, numpy as np, torch
 import torch.nn.functional as F
 import partlab.vsrd.model as M
-from partlab.geometry import box_corners
+from partlab.geometry import box_corners, project_points
 from partlab.vsrd.data import View, make_frame_batch, SamplingRule
 
 def street_scene(n_instances: int, n_views: int = 9, size=(188, 704), seed: int = 0) -> list[View]:
@@ -32,7 +32,7 @@ def street_scene(n_instances: int, n_views: int = 9, size=(188, 704), seed: int 
         label = np.zeros((H, W), np.int32)
         for k in order:
             if (cam[k, :, 2] < 0.5).any(): continue
-            uv = cam[k] @ K.T; uv = uv[:, :2] / uv[:, 2:]
+            uv = project_points(torch.as_tensor(cam[k]), torch.as_tensor(K))[:, :2].numpy()
             cv2.fillConvexPoly(label, cv2.convexHull(uv.round().astype(np.int32)), int(k + 1))
         masks = {k + 1: label == k + 1 for k in range(n_instances) if (label == k + 1).sum() > 0}
         views.append(View(v, K, E, masks, {k + 1: cam[k] for k in range(n_instances)}, (H, W)))
@@ -41,13 +41,13 @@ def street_scene(n_instances: int, n_views: int = 9, size=(188, 704), seed: int 
 def reference_render(origins, dirs, boxes, state, residual_weights=None, n_samples=32, margin=1.0, generator=None,
                      jitter=True, n_uniform=200, far=100.0):
     "The original's way: uniform samples over [0, far] on every ray, one Python call per instance, autograd normals."
-    R, N = origins.shape[0], boxes["center"].shape[0]
+    R, N = origins.shape[0], boxes.center.shape[0]
     t = (torch.arange(n_uniform, device=origins.device) + torch.rand(R, n_uniform, device=origins.device, generator=generator)) * far / n_uniform
     points = (origins[:, None] + t[..., None] * dirs[:, None]).detach().requires_grad_(True)   # (R, S, 3)
     sdfs = []
     for k in range(N):                                                      # one closure per instance, as the original
-        local = ((points - boxes["center"][k]) @ boxes["rotation"][k])
-        q = local.abs() - boxes["half_size"][k]
+        local = ((points - boxes.center[k]) @ boxes.rotation[k])
+        q = local.abs() - boxes.half_size[k]
         sdfs.append(q.clamp(min=0).norm(dim=-1) + q.max(-1).values.clamp(max=0))
     sdf = torch.stack(sdfs, -1)                                             # (R, S, N)
     share = torch.softmax(-sdf / state.tau, -1)
@@ -61,21 +61,16 @@ def reference_render(origins, dirs, boxes, state, residual_weights=None, n_sampl
     alpha = F.relu((p - n) / (p + 1e-6)).clamp(max=1)
     w = torch.cumprod(torch.cat([torch.ones_like(alpha[:, :1]), 1 - alpha[:, :-1] + 1e-7], -1), -1) * alpha
     masks = (w[..., None] * 0.5 * (share[:, 1:] + share[:, :-1])).sum(1)
-    return {"masks": masks, "opacity": w.sum(-1), "points": points[:, :1], "owner": torch.zeros(R, dtype=torch.long)}
+    return M.Silhouettes(masks, w.sum(-1), points[:, :1], torch.zeros(R, dtype=torch.long))
 
 def time_steps(batch, config, renderer, steps: int, device: str) -> float:
-    "Milliseconds per optimisation step with `renderer` in place of partlab's."
-    original = M.render_instances
-    M.render_instances = renderer
-    try:
-        M.optimize_frame(batch, __import__("dataclasses").replace(config, steps=3, eval_every=10**9))   # warm-up
-        if device == "cuda": torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        out = M.optimize_frame(batch, __import__("dataclasses").replace(config, steps=steps, eval_every=10**9, early_stop_after=2.0))
-        if device == "cuda": torch.cuda.synchronize()
-        return 1000 * (time.perf_counter() - t0) / out["steps"]
-    finally:
-        M.render_instances = original
+    "Milliseconds per optimisation step of `optimize_frame` rendering its silhouettes with `renderer`."
+    M.optimize_frame(batch, dataclasses.replace(config, steps=3, eval_every=10**9), renderer=renderer)   # warm-up
+    if device == "cuda": torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    out = M.optimize_frame(batch, dataclasses.replace(config, steps=steps, eval_every=10**9, early_stop_after=2.0), renderer=renderer)
+    if device == "cuda": torch.cuda.synchronize()
+    return 1000 * (time.perf_counter() - t0) / out.steps
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -86,7 +81,7 @@ def main():
     ap.add_argument("--profile", default="quick", choices=["quick", "full"])
     ap.add_argument("--skip-reference", action="store_true", help="time partlab's renderer only")
     args = ap.parse_args()
-    config = M.PROFILES[args.profile]
+    config = M.VSRDConfig.named(args.profile)
     rows = []
     for n in args.instances:
         views = street_scene(n, size=tuple(args.size))
@@ -97,8 +92,8 @@ def main():
         rows.append({"instances": int(batch.instance_ids.numel()), "rays_per_step": config.rays,
                      "partlab_ms_per_step": round(ours, 2), "reference_ms_per_step": None if ref is None else round(ref, 2),
                      "speedup": None if ref is None else round(ref / ours, 2),
-                     "partlab_s_per_frame_quick": round(ours * M.PROFILES["quick"].steps / 1000, 1),
-                     "partlab_s_per_frame_full_steps": round(ours * M.PROFILES["full"].steps / 1000, 1)})
+                     "partlab_s_per_frame_quick": round(ours * M.VSRDConfig.named("quick").steps / 1000, 1),
+                     "partlab_s_per_frame_full_steps": round(ours * M.VSRDConfig.named("full").steps / 1000, 1)})
     print(json.dumps({"benchmark": "vsrd_step", "device": args.device, "profile": args.profile, "image_size": args.size,
                       "torch": torch.__version__, "threads": torch.get_num_threads(), "python": platform.python_version(),
                       "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None, "results": rows}, indent=1))

@@ -62,6 +62,15 @@ def test_resume_skips_finished_frames_and_gives_the_same_labels(tiny, tmp_path):
         a, b = json.loads((first/f).read_text()), json.loads((fresh/f).read_text())
         if "corners_cam" in b: np.testing.assert_allclose(a["corners_cam"], b["corners_cam"], atol=1e-4)
 
+def test_an_unknown_config_setting_is_refused_by_name(tiny, tmp_path):
+    root, truth, cfg = tiny
+    typo = tmp_path/"typo.json"; typo.write_text(json.dumps({"steps": 30, "stpes": 30}))
+    out = tmp_path/"out"
+    res = run_partlab("vsrd", "label", "--root", root, "--out", out, "--profile", "quick", "--config", typo, "--device", "cpu",
+                      "--no-progress", *RULE)
+    assert res.returncode == 2 and "typo.json" in res.stderr and "stpes" in res.stderr, res.stderr
+    assert not (out/"labels").exists()                      # refused before any work
+
 @pytest.mark.parametrize("damage", ["no car in the target", "source annotations missing"])
 def test_bad_frames_are_skipped_with_a_reason(tiny, tmp_path, damage):
     root, truth, cfg = tiny

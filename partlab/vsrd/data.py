@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from pycocotools import mask as mask_utils
 from ..io import DataError, atomic_write_json, atomic_write_text
-from ..geometry import box_corners, invert_rigid, rectified_extrinsics, remove_pitch
+from ..geometry import box_corners, invert_rigid, rays_through, rectified_extrinsics, remove_pitch
 from ..datasets.kitti360 import (Kitti360, KITTI_ID_TO_LABEL, MAX_INSTANCES, boxes_at_frame, instance_path)
 from ..datasets.coco_cus import mask_to_rle
 
@@ -22,8 +22,8 @@ log = logging.getLogger("partlab.vsrd")
 # %% auto #0
 __all__ = ['log', 'LABEL_NAMES', 'canonical_boxes', 'rle_to_mask', 'annotation_path', 'annotate_frame', 'annotate',
            'read_annotation', 'SamplingRule', 'valid_instances', 'candidate_sources', 'pick_sources', 'sample_sequence',
-           'sample', 'refine_mask', 'soft_mask', 'mask_box', 'View', 'load_view', 'FrameBatch', 'pool_rays',
-           'SkipFrame', 'make_frame_batch']
+           'sample', 'refine_mask', 'soft_mask', 'mask_box', 'View', 'load_view', 'FrameBatch', 'SkipFrame',
+           'make_frame_batch', 'pool_rays']
 
 # %% ../../nbs/40_vsrd_data.ipynb #068b2f62
 def canonical_boxes(corners: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -244,15 +244,6 @@ class FrameBatch:
     def to(self, device):
         return FrameBatch(**{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in vars(self).items()})
 
-def pool_rays(batch: FrameBatch) -> tuple[torch.Tensor, torch.Tensor]:
-    "Origins and unit directions `(P, 3)` in the rectified frame of every pixel of the ray pool."
-    cam_to_rect = torch.linalg.inv(batch.rect_to_cam)                             # (F, 4, 4)
-    uv1 = torch.cat([batch.pixels.to(batch.K.dtype), torch.ones_like(batch.pixels[:, :1], dtype=batch.K.dtype)], -1)
-    d_cam = (torch.linalg.inv(batch.K)[batch.pixel_view] @ uv1[..., None])[..., 0]
-    d = (cam_to_rect[batch.pixel_view, :3, :3] @ d_cam[..., None])[..., 0]
-    return cam_to_rect[batch.pixel_view, :3, 3], F.normalize(d, dim=-1)
-
-
 class SkipFrame(Exception):
     "A target frame that cannot be labelled; `str(err)` says why (logged, never a crash)."
 
@@ -296,3 +287,10 @@ def make_frame_batch(views: list[View], instance_ids: list[int] | None = None, r
                        soft_targets=soft_targets, weights=soft_targets.max(-1).values, instance_ids=torch.tensor(ids),
                        gt_corners=gt.float(), gt_valid=gt_ok)
     return batch.to(device)
+
+# %% ../../nbs/40_vsrd_data.ipynb #bd2e2aeb
+def pool_rays(batch: FrameBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Origins and unit directions `(P, 3)` in the rectified frame of every pixel of the ray pool: the geometry
+    chapter's `rays_through`, pixel centres at integer coordinates (KITTI-360's convention)."""
+    cam_to_rect = torch.linalg.inv(batch.rect_to_cam)                             # (F, 4, 4)
+    return rays_through(batch.pixels, batch.K[batch.pixel_view], cam_to_rect[batch.pixel_view])

@@ -4,31 +4,50 @@
 
 # %% ../../nbs/41_vsrd_model.ipynb #2f4e2587
 from __future__ import annotations
-import math
-from dataclasses import dataclass, field, asdict
+import math, time
+from dataclasses import dataclass, field, fields
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.ops import distance_box_iou_loss, box_iou
 from scipy.optimize import linear_sum_assignment
-from ..geometry import box_corners, rotation_y
-from ..render import neus_alpha, render_weights
+from ..geometry import box_corners, rotation_y, transform_points, project_points
+from ..io import Profile
+from ..render.implicit import neus_alpha, render_weights
 from .data import FrameBatch, pool_rays
 
 # %% auto #0
-__all__ = ['LOCATION_RANGE', 'HALF_EXTENT_RANGE', 'RESIDUAL_LAYERS', 'BOX_EDGES', 'PROFILES', 'BoxParameters', 'to_local',
-           'box_sdf', 'positional_encoding', 'residual_param_count', 'HyperNetwork', 'residual_mlp',
-           'ray_box_intervals', 'stratified_steps', 'FieldState', 'cosine_anneal', 'instance_sdf', 'render_instances',
-           'project_boxes_2d', 'match_boxes', 'VSRDConfig', 'centers_from_masks', 'box_losses', 'eikonal_loss',
-           'optimize_frame', 'matched_iou']
+__all__ = ['LOCATION_RANGE', 'HALF_EXTENT_RANGE', 'RESIDUAL_LAYERS', 'BOX_EDGES', 'PROFILES', 'Boxes', 'BoxParameters',
+           'to_local', 'box_sdf', 'positional_encoding', 'residual_param_count', 'HyperNetwork', 'residual_mlp',
+           'ray_box_intervals', 'stratified_steps', 'FieldState', 'Silhouettes', 'cosine_anneal', 'instance_sdf',
+           'render_instances', 'project_boxes_2d', 'match_boxes', 'VSRDConfig', 'centers_from_masks', 'box_losses',
+           'eikonal_loss', 'FrameModel', 'init_frame', 'make_optimizer', 'run_progress', 'field_state', 'RayPool',
+           'FrameLosses', 'frame_step', 'matched_iou', 'FrameHistory', 'EarlyStop', 'FrameResult', 'optimize_frame']
 
 # %% ../../nbs/41_vsrd_model.ipynb #8e2e22e6
 LOCATION_RANGE = ((-50.0, 1.55 - 0.875 - 5.0, 0.0), (50.0, 1.55 - 0.875 + 5.0, 100.0))
 HALF_EXTENT_RANGE = ((0.75, 0.75, 1.5), (1.0, 1.0, 2.5))
 
+@dataclass
+class Boxes:
+    "N boxes, batched over instances: `center (N, 3)`, `half_size (N, 3)`, `yaw (N,)`, `rotation (N, 3, 3)`, `corners (N, 8, 3)`."
+    center: torch.Tensor
+    half_size: torch.Tensor
+    yaw: torch.Tensor
+    rotation: torch.Tensor
+    corners: torch.Tensor
+
+    @classmethod
+    def of(cls, center: torch.Tensor, half_size: torch.Tensor, yaw: torch.Tensor) -> Boxes:
+        "Boxes from centres `(N, 3)`, half-extents `(N, 3)` and yaws `(N,)` (rotations about y)."
+        return cls(center, half_size, yaw, rotation_y(yaw), box_corners(center, 2 * half_size, yaw))
+
+    def detach(self) -> Boxes:
+        return Boxes(*(getattr(self, f.name).detach() for f in fields(self)))
+
 class BoxParameters(nn.Module):
-    "`n` boxes in VSRD's parameterisation; `forward()` decodes them (all tensors batched over instances)."
+    "`n` boxes in VSRD's parameterisation; `forward()` decodes them into `Boxes` (all tensors batched over instances)."
     def __init__(self, n: int, location_range=LOCATION_RANGE, half_extent_range=HALF_EXTENT_RANGE):
         super().__init__()
         self.location = nn.Parameter(torch.zeros(n, 3))
@@ -37,14 +56,11 @@ class BoxParameters(nn.Module):
         self.register_buffer("loc_lo", torch.tensor(location_range[0])); self.register_buffer("loc_hi", torch.tensor(location_range[1]))
         self.register_buffer("ext_lo", torch.tensor(half_extent_range[0])); self.register_buffer("ext_hi", torch.tensor(half_extent_range[1]))
 
-    def forward(self) -> dict[str, torch.Tensor]:
-        "-> `center (N, 3)`, `half_size (N, 3)`, `yaw (N,)`, `rotation (N, 3, 3)`, `corners (N, 8, 3)`."
+    def forward(self) -> Boxes:
         center = torch.lerp(self.loc_lo, self.loc_hi, torch.sigmoid(self.location))
         half = torch.lerp(self.ext_lo, self.ext_hi, torch.sigmoid(self.dimension))
         cs = F.normalize(self.orientation, dim=-1)
-        yaw = torch.atan2(cs[:, 1], cs[:, 0])
-        return {"center": center, "half_size": half, "yaw": yaw, "rotation": rotation_y(yaw),
-                "corners": box_corners(center, 2 * half, yaw)}
+        return Boxes.of(center, half, torch.atan2(cs[:, 1], cs[:, 0]))
 
     @torch.no_grad()
     def set_centers(self, center: torch.Tensor) -> None:
@@ -136,18 +152,26 @@ class FieldState:
     rho: float = 0.0
     residual: bool = False
 
+@dataclass
+class Silhouettes:
+    """What a renderer returns: per-instance soft silhouettes `masks (R, N)` of R rays, their `opacity (R,)`, and the
+    evaluated samples `points (P, n, 3)` with the instance `owner (P,)` of each segment (for the eikonal term)."""
+    masks: torch.Tensor
+    opacity: torch.Tensor
+    points: torch.Tensor
+    owner: torch.Tensor
+
 def cosine_anneal(start: float, end: float, progress: float) -> float:
     "Cosine schedule from `start` (progress 0) to `end` (progress 1)."
     return end + (start - end) * 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
 
-def instance_sdf(points: torch.Tensor, owner: torch.Tensor, boxes: dict, residual_weights: list[torch.Tensor] | None):
+def instance_sdf(points: torch.Tensor, owner: torch.Tensor, boxes: Boxes, residual_weights: list[torch.Tensor] | None):
     """Distances of `points (P, n, 3)` to every box `(P, n, N)` with gradients `(P, n, N, 3)` (world frame); with
     `residual_weights`, the residual of instance `owner[p]` is added to its own distance on its own samples."""
-    center, rotation, half = boxes["center"], boxes["rotation"], boxes["half_size"]
-    local = to_local(points[..., None, :], center, rotation)                      # (P, n, N, 3)
-    sdf, grad_local = box_sdf(local, half)
+    local = to_local(points[..., None, :], boxes.center, boxes.rotation)          # (P, n, N, 3)
+    sdf, grad_local = box_sdf(local, boxes.half_size)
     with torch.no_grad():                                                         # normals only shape the cosine term
-        grad = (grad_local[..., None, :] @ rotation.transpose(-1, -2))[..., 0, :]
+        grad = (grad_local[..., None, :] @ boxes.rotation.transpose(-1, -2))[..., 0, :]
     if residual_weights is not None:
         P = points.shape[0]
         own_local = local[torch.arange(P, device=points.device), :, owner]       # (P, n, 3)
@@ -155,17 +179,16 @@ def instance_sdf(points: torch.Tensor, owner: torch.Tensor, boxes: dict, residua
         sdf = sdf + F.one_hot(owner, sdf.shape[-1]).to(sdf)[:, None] * torch.sigmoid(res - 1.0)[..., None]
     return sdf, grad
 
-def render_instances(origins: torch.Tensor, dirs: torch.Tensor, boxes: dict, state: FieldState,
+def render_instances(origins: torch.Tensor, dirs: torch.Tensor, boxes: Boxes, state: FieldState,
                      residual_weights: list[torch.Tensor] | None = None, n_samples: int = 32, margin: float = 1.0,
-                     generator: torch.Generator | None = None, jitter: bool = True) -> dict:
-    """Per-instance soft silhouettes of rays `origins, dirs: (R, 3)` through the soft union of boxes (+ residuals)
-    -> `masks (R, N)`, `opacity (R,)`, and the evaluated `points (P, n, 3)` with their `owner (P,)`.
+                     generator: torch.Generator | None = None, jitter: bool = True) -> Silhouettes:
+    """Per-instance soft silhouettes of rays `origins, dirs: (R, 3)` through the soft union of boxes (+ residuals).
 
     Each (ray, box) segment is rendered on its own samples, then the segments of a ray are composited front to back
     by their entry distance: a segment's light is what the segments in front of it let through."""
-    R, N = origins.shape[0], boxes["center"].shape[0]
+    R, N = origins.shape[0], boxes.center.shape[0]
     with torch.no_grad():
-        t0, t1, hit = ray_box_intervals(origins, dirs, boxes["center"], boxes["rotation"], boxes["half_size"] + margin)
+        t0, t1, hit = ray_box_intervals(origins, dirs, boxes.center, boxes.rotation, boxes.half_size + margin)
         ray, owner = hit.nonzero(as_tuple=True)                                  # the (ray, instance) pairs that meet
         t = t0[ray, owner, None] + (t1 - t0)[ray, owner, None] * stratified_steps(len(ray), n_samples, origins.device, generator, jitter)
     points = origins[ray, None] + t[..., None] * dirs[ray, None]                  # (P, n, 3)
@@ -175,7 +198,7 @@ def render_instances(origins: torch.Tensor, dirs: torch.Tensor, boxes: dict, sta
     with torch.no_grad():
         normal = F.normalize((share[..., None] * grad).sum(-2), dim=-1)           # (P, n, 3)
         cos = (dirs[ray, None] * F.normalize(normal[:, 1:] + normal[:, :-1], dim=-1)).sum(-1)   # (P, n-1)
-    # NeuS (partlab.render) on the intervals between consecutive samples of each segment
+    # NeuS (partlab.render.implicit) on the intervals between consecutive samples of each segment
     mid = 0.5 * (union[:, 1:] + union[:, :-1])
     alpha = neus_alpha(mid, cos, t[:, 1:] - t[:, :-1], 1.0 / state.s, state.rho).clamp(max=1.0)
     w = render_weights(alpha)                                                     # (P, n-1)
@@ -188,7 +211,7 @@ def render_instances(origins: torch.Tensor, dirs: torch.Tensor, boxes: dict, sta
     through = torch.cumprod(torch.cat([torch.ones_like(opacity[:, :1]), 1 - opacity.gather(1, order)[:, :-1]], -1), -1)
     light = torch.empty_like(through).scatter(1, order, through)                 # (R, N) light reaching each segment
     masks = (light[..., None] * masks_by_seg).sum(1)                              # (R, N)
-    return {"masks": masks, "opacity": (light * opacity).sum(-1), "points": points, "owner": owner}
+    return Silhouettes(masks, (light * opacity).sum(-1), points, owner)
 
 # %% ../../nbs/41_vsrd_model.ipynb #7aa06398
 BOX_EDGES = torch.tensor([[0, 1], [1, 2], [2, 3], [3, 0], [4, 5], [5, 6], [6, 7], [7, 4], [0, 4], [1, 5], [2, 6], [3, 7]])
@@ -198,14 +221,13 @@ def project_boxes_2d(corners: torch.Tensor, rect_to_cam: torch.Tensor, K: torch.
     """2D boxes `(F, N, 4)` (x1, y1, x2, y2) of boxes `corners: (N, 8, 3)` seen by F cameras (`rect_to_cam (F, 4, 4)`,
     `K (F, 3, 3)`), and whether each box is in front of the camera and inside the image `(F, N)`."""
     H, W = image_size
-    cam = corners[None] @ rect_to_cam[:, None, :3, :3].transpose(-1, -2) + rect_to_cam[:, None, None, :3, 3]  # (F, N, 8, 3)
+    cam = transform_points(rect_to_cam[:, None], corners[None])                                     # (F, N, 8, 3)
     a, b = cam[..., BOX_EDGES[:, 0], :], cam[..., BOX_EDGES[:, 1], :]                                       # (F, N, 12, 3)
     za, zb = a[..., 2:], b[..., 2:]
     towards = lambda p, q, zp, zq: torch.where(zp < near, p + (q - p) * ((near - zp) / (zq - zp).where((zq - zp).abs() > 1e-9, torch.ones_like(zq))), p)
     ends = torch.cat([towards(a, b, za, zb), towards(b, a, zb, za)], -2)                                     # (F, N, 24, 3)
     ok = torch.cat([torch.maximum(za, zb), torch.maximum(za, zb)], -2)[..., 0] >= near
-    uvw = ends @ K[:, None, None].transpose(-1, -2)[:, :, 0]
-    uv = uvw[..., :2] / uvw[..., 2:].clamp(min=1e-6)
+    uv = project_points(ends, K[:, None], min_depth=1e-6)[..., :2]                                   # (F, N, 24, 2)
     big = torch.finfo(uv.dtype).max / 4
     lo = torch.where(ok[..., None], uv, torch.full_like(uv, big)).amin(-2)
     hi = torch.where(ok[..., None], uv, torch.full_like(uv, -big)).amax(-2)
@@ -226,8 +248,8 @@ def match_boxes(pred_boxes: torch.Tensor, gt_boxes: torch.Tensor) -> torch.Tenso
     return perm.to(pred_boxes.device)
 
 # %% ../../nbs/41_vsrd_model.ipynb #14828481
-@dataclass
-class VSRDConfig:
+@dataclass(frozen=True)
+class VSRDConfig(Profile):
     "Hyper-parameters of one frame's optimisation; the defaults are the original's (3000 steps, 1000 rays)."
     steps: int = 3000
     rays: int = 1000
@@ -252,13 +274,14 @@ class VSRDConfig:
     early_stop_after: float = 0.6
     init: str = "original"          # "original": every box at the range's centre; "masks": from each mask box (faster)
 
-PROFILES = {
-    "full": VSRDConfig(),
+VSRDConfig.PROFILES = {
     # the quick CPU profile: fewer steps and rays, boxes started from their masks, a larger box learning rate that
     # decays 10x instead of 100x, and no residual field (boxes only); measured in the VSRD chapter
     "quick": VSRDConfig(steps=400, rays=384, samples_per_box=16, lr_box=5e-2, lr_final_ratio=0.1, residual_start=10**9,
                         match_every=10, eval_every=25, early_stop_window=75, init="masks"),
+    "full": VSRDConfig(),
 }
+PROFILES = VSRDConfig.PROFILES      # the name older code imports
 
 # %% ../../nbs/41_vsrd_model.ipynb #6c43b054
 def centers_from_masks(boxes_2d: torch.Tensor, K: torch.Tensor, cam_to_rect: torch.Tensor, car_height: float = 1.6,
@@ -269,8 +292,8 @@ def centers_from_masks(boxes_2d: torch.Tensor, K: torch.Tensor, cam_to_rect: tor
     h_px = (boxes_2d[:, 3] - boxes_2d[:, 1]).clamp(min=1.0)
     z = fy * car_height / h_px + half_depth
     u, v = (boxes_2d[:, 0] + boxes_2d[:, 2]) / 2, (boxes_2d[:, 1] + boxes_2d[:, 3]) / 2
-    cam = torch.stack([(u - cx) * z / fx, (v - cy) * z / fy, z], -1)
-    return cam @ cam_to_rect[:3, :3].T + cam_to_rect[:3, 3]
+    cam = torch.stack([(u - cx) * z / fx, (v - cy) * z / fy, z], -1)              # the mask centre's pixel at depth z
+    return transform_points(cam_to_rect, cam)
 
 def box_losses(pred: torch.Tensor, valid: torch.Tensor, gt: torch.Tensor, visible: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "DIoU and smooth-L1 losses of projected boxes `pred (F, N, 4)` against mask boxes `gt (F, N, 4)` where both exist."
@@ -279,7 +302,7 @@ def box_losses(pred: torch.Tensor, valid: torch.Tensor, gt: torch.Tensor, visibl
     p, g = pred[use], gt[use]
     return distance_box_iou_loss(p, g, reduction="mean"), F.smooth_l1_loss(p, g, beta=1.0)
 
-def eikonal_loss(points: torch.Tensor, owner: torch.Tensor, boxes: dict, residual_weights, max_pairs: int) -> torch.Tensor:
+def eikonal_loss(points: torch.Tensor, owner: torch.Tensor, boxes: Boxes, residual_weights, max_pairs: int) -> torch.Tensor:
     "Mean of `(|grad d_k| - 1)^2` over (a subset of) the samples `points (P, n, 3)` of instance `owner (P,)`'s field."
     pts = points[:max_pairs].detach().requires_grad_(True)
     own = owner[:max_pairs]
@@ -288,72 +311,94 @@ def eikonal_loss(points: torch.Tensor, owner: torch.Tensor, boxes: dict, residua
     (g,) = torch.autograd.grad(d.sum(), pts, create_graph=True)
     return (g.norm(dim=-1) - 1).square().mean()
 
-def optimize_frame(batch: FrameBatch, config: VSRDConfig = VSRDConfig(), seed: int = 0, progress: bool = False,
-                   log_every: int = 0) -> dict:
-    """Fit boxes (and residual fields) to one target frame. Returns the boxes in the rectified target frame
-    (`corners (N, 8, 3)`, `center`, `half_size`, `yaw`), the matched instance id of each, and the history of losses
-    (and of the 3D IoU when `batch.gt_corners` is given)."""
-    import time
-    from tqdm.auto import tqdm
-    device = batch.K.device
-    gen = torch.Generator(device=device).manual_seed(seed)
-    torch.manual_seed(seed)
-    N = batch.instance_ids.shape[0]
-    boxes_p = BoxParameters(N).to(device)
-    embedding = nn.Parameter(torch.rand(1, 256, generator=torch.Generator().manual_seed(seed)).repeat(N, 1).to(device))
-    hyper = HyperNetwork().to(device)
-    opt = torch.optim.Adam([{"params": boxes_p.parameters(), "lr": config.lr_box},
-                            {"params": [embedding], "lr": config.lr_embedding},
-                            {"params": hyper.parameters(), "lr": config.lr_hypernet}])
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, config.lr_final_ratio ** (1 / config.steps))
-    if config.init == "masks":
-        boxes_p.set_centers(centers_from_masks(batch.gt_boxes_2d[0], batch.K[0], torch.linalg.inv(batch.rect_to_cam[0])))
-    origins, dirs = pool_rays(batch)
-    cdf = batch.weights.double().cumsum(0); cdf = (cdf / cdf[-1]).to(batch.weights.dtype)   # rays ~ soft-mask weights
-    target_view = 0
-    perm = torch.arange(N, device=device)
-    history = {"step": [], "loss": [], "silhouette": [], "box": [], "iou_step": [], "iou_3d": []}
-    ema, ema_marks, t0 = None, {}, time.perf_counter()
-    bar = tqdm(range(config.steps), desc="vsrd frame", disable=not progress, leave=False)
-    step = 0
-    for step in bar:
-        progress_ratio = step / max(config.steps - 1, 1)
-        state = FieldState(tau=cosine_anneal(*config.tau, progress_ratio), s=cosine_anneal(*config.s, progress_ratio),
-                           rho=progress_ratio, residual=step >= config.residual_start)
-        boxes = boxes_p()
-        proj, valid = project_boxes_2d(boxes["corners"], batch.rect_to_cam, batch.K, batch.image_size)
-        if step % config.match_every == 0:
-            perm = match_boxes(proj[target_view], batch.gt_boxes_2d[target_view])
-        idx = torch.searchsorted(cdf, torch.rand(config.rays, generator=gen, device=device)).clamp(max=cdf.shape[0] - 1)
-        weights = hyper(embedding) if state.residual else None
-        out = render_instances(origins[idx], dirs[idx], boxes, state, weights, config.samples_per_box, config.margin, generator=gen)
-        target = batch.soft_targets[idx][:, perm]
-        l_sil = F.binary_cross_entropy(out["masks"].clamp(1e-6, 1 - 1e-6), target)
-        l_diou, l_l1 = box_losses(proj, valid, batch.gt_boxes_2d[:, perm], batch.visible[:, perm])
-        loss = config.w_silhouette * l_sil + config.w_diou * l_diou + config.w_l1 * l_l1
-        if state.residual and config.w_eikonal > 0:
-            loss = loss + config.w_eikonal * eikonal_loss(out["points"], out["owner"], boxes, weights, config.eikonal_points // max(config.samples_per_box, 1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step(); sched.step()
-        if step % config.eval_every == 0 or step == config.steps - 1:
-            value = loss.item()                                                   # one sync every eval_every steps
-            history["step"].append(step); history["loss"].append(value)
-            history["silhouette"].append(l_sil.item()); history["box"].append(l_diou.item() + l_l1.item())
-            if batch.gt_corners is not None:
-                history["iou_step"].append(step); history["iou_3d"].append(matched_iou(boxes["corners"].detach(), perm, batch).nanmean().item())
-            ema = value if ema is None else 0.7 * ema + 0.3 * value
-            ema_marks[step] = ema
-            if log_every and step % log_every == 0: bar.write(f"step {step}: loss {value:.4f}")
-            back = step - config.early_stop_window
-            if progress_ratio >= config.early_stop_after and back in ema_marks:
-                if (ema_marks[back] - ema) < config.early_stop_tol * abs(ema_marks[back]): break
-    boxes = {k: v.detach() for k, v in boxes_p().items()}
-    inv = torch.argsort(perm)
-    return {"corners": boxes["corners"], "center": boxes["center"], "half_size": boxes["half_size"], "yaw": boxes["yaw"],
-            "instance_ids": batch.instance_ids[perm], "steps": step + 1, "seconds": time.perf_counter() - t0,
-            "history": history}
+# %% ../../nbs/41_vsrd_model.ipynb #b505aba0
+class FrameModel(nn.Module):
+    "What one frame optimises: `n` boxes, an embedding per instance, and the hypernetwork that makes their residual fields."
+    def __init__(self, n: int, seed: int = 0):
+        super().__init__()
+        self.boxes = BoxParameters(n)
+        self.embedding = nn.Parameter(torch.rand(1, 256, generator=torch.Generator().manual_seed(seed)).repeat(n, 1))
+        self.hyper = HyperNetwork()
 
+    def residual_weights(self) -> list[torch.Tensor]:
+        return self.hyper(self.embedding)
+
+def init_frame(batch: FrameBatch, config: VSRDConfig, seed: int = 0) -> FrameModel:
+    "A seeded model for `batch`'s instances: boxes at the range's centre (`init='original'`) or in front of their masks ('masks')."
+    torch.manual_seed(seed)
+    model = FrameModel(batch.instance_ids.shape[0], seed).to(batch.K.device)
+    if config.init == "masks":
+        model.boxes.set_centers(centers_from_masks(batch.gt_boxes_2d[0], batch.K[0], torch.linalg.inv(batch.rect_to_cam[0])))
+    return model
+
+def make_optimizer(model: FrameModel, config: VSRDConfig):
+    "Adam with a learning rate per part (boxes, embeddings, hypernetwork), each decayed exponentially to `lr_final_ratio`."
+    opt = torch.optim.Adam([{"params": model.boxes.parameters(), "lr": config.lr_box},
+                            {"params": [model.embedding], "lr": config.lr_embedding},
+                            {"params": model.hyper.parameters(), "lr": config.lr_hypernet}])
+    return opt, torch.optim.lr_scheduler.ExponentialLR(opt, config.lr_final_ratio ** (1 / config.steps))
+
+def run_progress(config: VSRDConfig, step: int) -> float:
+    "How far the run is at `step`: 0 at the first step, 1 at the last."
+    return step / max(config.steps - 1, 1)
+
+def field_state(config: VSRDConfig, step: int) -> FieldState:
+    "The field's schedule: `tau` and `s` annealed by cosine, `rho` linear, the residual on from `residual_start`."
+    p = run_progress(config, step)
+    return FieldState(tau=cosine_anneal(*config.tau, p), s=cosine_anneal(*config.s, p), rho=p, residual=step >= config.residual_start)
+
+@dataclass
+class RayPool:
+    "A frame's rays `origins, dirs (P, 3)` (rectified frame) and the CDF `(P,)` of their soft-mask weights."
+    origins: torch.Tensor
+    dirs: torch.Tensor
+    cdf: torch.Tensor
+
+    @classmethod
+    def of(cls, batch: FrameBatch) -> RayPool:
+        cdf = batch.weights.double().cumsum(0)
+        return cls(*pool_rays(batch), (cdf / cdf[-1]).to(batch.weights.dtype))
+
+    def draw(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        "Indices `(n,)` of rays drawn with probability proportional to their weight (rays near the masks)."
+        u = torch.rand(n, generator=generator, device=self.cdf.device)
+        return torch.searchsorted(self.cdf, u).clamp(max=self.cdf.shape[0] - 1)
+
+# %% ../../nbs/41_vsrd_model.ipynb #d89a43b5
+@dataclass
+class FrameLosses:
+    """One step's weighted `total` (with its graph, ready for `backward`) and its terms (0-d tensors; `eikonal` is None
+    while the residual is off), with the `boxes` the step rendered and the box-to-mask assignment `perm (N,)` it used."""
+    total: torch.Tensor
+    silhouette: torch.Tensor
+    diou: torch.Tensor
+    l1: torch.Tensor
+    eikonal: torch.Tensor | None
+    boxes: Boxes
+    perm: torch.Tensor
+
+def frame_step(model: FrameModel, batch: FrameBatch, pool: RayPool, state: FieldState, perm: torch.Tensor,
+               config: VSRDConfig, generator: torch.Generator | None = None, renderer=render_instances,
+               match: bool = False) -> FrameLosses:
+    """The losses of one step: decode the boxes, project them into every view, (re)match them to the target's masks
+    when `match`, draw `config.rays` rays, render them with `renderer` (signature of `render_instances`), and weigh
+    the silhouette, box and (with the residual on) eikonal terms. No optimizer, history or stopping in here."""
+    boxes = model.boxes()
+    proj, valid = project_boxes_2d(boxes.corners, batch.rect_to_cam, batch.K, batch.image_size)
+    if match: perm = match_boxes(proj[0], batch.gt_boxes_2d[0])                   # view 0 is the target
+    idx = pool.draw(config.rays, generator)
+    weights = model.residual_weights() if state.residual else None
+    out = renderer(pool.origins[idx], pool.dirs[idx], boxes, state, weights, config.samples_per_box, config.margin, generator=generator)
+    l_sil = F.binary_cross_entropy(out.masks.clamp(1e-6, 1 - 1e-6), batch.soft_targets[idx][:, perm])
+    l_diou, l_l1 = box_losses(proj, valid, batch.gt_boxes_2d[:, perm], batch.visible[:, perm])
+    total = config.w_silhouette * l_sil + config.w_diou * l_diou + config.w_l1 * l_l1
+    l_eik = None
+    if state.residual and config.w_eikonal > 0:
+        l_eik = eikonal_loss(out.points, out.owner, boxes, weights, config.eikonal_points // max(config.samples_per_box, 1))
+        total = total + config.w_eikonal * l_eik
+    return FrameLosses(total, l_sil, l_diou, l_l1, l_eik, boxes, perm)
+
+# %% ../../nbs/41_vsrd_model.ipynb #4208f2bc
 def matched_iou(corners: torch.Tensor, perm: torch.Tensor, batch: FrameBatch) -> torch.Tensor:
     "3D IoU of each box with the ground-truth box of the instance it is matched to (NaN where none) -> `(N,)`."
     from partlab.geometry import box_iou_3d
@@ -361,3 +406,74 @@ def matched_iou(corners: torch.Tensor, perm: torch.Tensor, batch: FrameBatch) ->
     iou = torch.full((corners.shape[0],), float("nan"), device=corners.device)
     if ok.any(): iou[ok] = box_iou_3d(corners[ok].double(), gt[ok].double()).diagonal().to(iou)
     return iou
+
+@dataclass
+class FrameHistory:
+    "The evaluated steps' losses (`step`, `loss`, `silhouette`, `box`) and, with ground truth, the mean 3D IoU (`iou_step`, `iou_3d`)."
+    step: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    silhouette: list = field(default_factory=list)
+    box: list = field(default_factory=list)
+    iou_step: list = field(default_factory=list)
+    iou_3d: list = field(default_factory=list)
+
+    def record(self, step: int, losses: FrameLosses, batch: FrameBatch) -> float:
+        "Append one step (one device sync); returns its total loss."
+        value = losses.total.item()
+        self.step.append(step); self.loss.append(value)
+        self.silhouette.append(losses.silhouette.item()); self.box.append(losses.diou.item() + losses.l1.item())
+        if batch.gt_corners is not None:
+            self.iou_step.append(step); self.iou_3d.append(matched_iou(losses.boxes.corners.detach(), losses.perm, batch).nanmean().item())
+        return value
+
+@dataclass
+class EarlyStop:
+    """Stop once the loss has settled: its moving average (0.7 old, 0.3 new, per evaluation) fell by less than `tol`
+    of itself over the last `window` steps, and the run is past `after` of its length."""
+    tol: float
+    window: int
+    after: float
+    ema: float | None = None
+    marks: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, config: VSRDConfig) -> EarlyStop:
+        return cls(config.early_stop_tol, config.early_stop_window, config.early_stop_after)
+
+    def update(self, step: int, loss: float, progress: float) -> bool:
+        "Record the loss evaluated at `step` (`progress` in [0, 1]); True when the run should stop."
+        self.ema = loss if self.ema is None else 0.7 * self.ema + 0.3 * loss
+        self.marks[step] = self.ema
+        back = self.marks.get(step - self.window)
+        return progress >= self.after and back is not None and (back - self.ema) < self.tol * abs(back)
+
+# %% ../../nbs/41_vsrd_model.ipynb #af553a27
+@dataclass
+class FrameResult:
+    "One frame's fit: the `boxes` (rectified target frame), the instance id each one explains, steps run, seconds, history."
+    boxes: Boxes
+    instance_ids: torch.Tensor
+    steps: int
+    seconds: float
+    history: FrameHistory
+
+def optimize_frame(batch: FrameBatch, config: VSRDConfig = VSRDConfig(), seed: int = 0, progress: bool = False,
+                   log_every: int = 0, renderer=render_instances) -> FrameResult:
+    "Fit boxes (and residual fields) to one target frame: `frame_step`, Adam and its schedule, history, early stop."
+    from tqdm.auto import tqdm
+    gen = torch.Generator(device=batch.K.device).manual_seed(seed)
+    model = init_frame(batch, config, seed)
+    opt, sched = make_optimizer(model, config)
+    pool, perm = RayPool.of(batch), torch.arange(batch.instance_ids.shape[0], device=batch.K.device)
+    history, stop, step, t0 = FrameHistory(), EarlyStop.of(config), 0, time.perf_counter()
+    bar = tqdm(range(config.steps), desc="vsrd frame", disable=not progress, leave=False)
+    for step in bar:
+        losses = frame_step(model, batch, pool, field_state(config, step), perm, config, gen, renderer,
+                            match=step % config.match_every == 0)
+        opt.zero_grad(set_to_none=True); losses.total.backward(); opt.step(); sched.step()
+        perm = losses.perm
+        if step % config.eval_every == 0 or step == config.steps - 1:
+            loss = history.record(step, losses, batch)                            # one sync every eval_every steps
+            if log_every and step % log_every == 0: bar.write(f"step {step}: loss {loss:.4f}")
+            if stop.update(step, loss, run_progress(config, step)): break
+    return FrameResult(model.boxes().detach(), batch.instance_ids[perm], step + 1, time.perf_counter() - t0, history)

@@ -4,24 +4,23 @@
 
 # %% ../../nbs/42_vsrd.ipynb #292f5f7c
 from __future__ import annotations
-import dataclasses, json, logging, os, time
+import dataclasses, json, logging, os, sys, time
 from pathlib import Path
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
-from ..io import DataError, atomic_write_json, atomic_write_text
+from ..io import DataError, atomic_write_json, atomic_write_text, command_group, resolve_device
 from ..geometry import box_iou_3d, box_iou_bev, kitti_from_corners, kitti_label_line, kitti_alpha
 from .data import (SamplingRule, SkipFrame, annotate, annotation_path, read_annotation, load_view,
                                make_frame_batch, sample, rle_to_mask, mask_box, refine_mask, canonical_boxes)
 from .model import VSRDConfig, PROFILES, optimize_frame, project_boxes_2d
-from ..geometry import box_corners, rectified_extrinsics, invert_rigid, remove_pitch
-
+from ..geometry import box_corners, rectified_extrinsics, invert_rigid, remove_pitch, transform_points, project_points
 log = logging.getLogger("partlab.vsrd")
 
 # %% auto #0
 __all__ = ['log', 'dist_info', 'label_path', 'load_samples', 'label_target', 'label', 'slurm_script', 'predictions_path',
            'predict', 'kitti_lines', 'convert', 'average_precision_r40', 'greedy_true_positives', 'evaluate',
-           'draw_frame', 'visualize']
+           'draw_frame', 'visualize', 'label_config', 'add_parser']
 
 # %% ../../nbs/42_vsrd.ipynb #f5a856d6
 def dist_info() -> tuple[int, int]:
@@ -56,14 +55,13 @@ def label_target(root: Path, sequence: str, sample_rec: dict, config: VSRDConfig
     width = views[0].image_size[1]
     batch = make_frame_batch(views, sample_rec["instance_ids"], rule, temperature=10.0 * width / 1408, device=device)  # 10 px at 1408
     result = optimize_frame(batch, config, seed=seed)
-    rect_to_target = batch.rect_to_cam[0]
-    corners_cam = result["corners"] @ rect_to_target[:3, :3].T + rect_to_target[:3, 3]
+    corners_cam = transform_points(batch.rect_to_cam[0], result.boxes.corners)    # rectified -> target camera
     return {"sequence": sequence, "target": target, "sources": [v.frame for v in views[1:]], "group": sample_rec["group"],
-            "instance_ids": result["instance_ids"].tolist(), "corners_rect": result["corners"].tolist(),
-            "corners_cam": corners_cam.tolist(), "steps": result["steps"], "seconds": result["seconds"],
-            "history": result["history"]}
+            "instance_ids": result.instance_ids.tolist(), "corners_rect": result.boxes.corners.tolist(),
+            "corners_cam": corners_cam.tolist(), "steps": result.steps, "seconds": result.seconds,
+            "history": dataclasses.asdict(result.history)}
 
-def label(root: str | os.PathLike, out: str | os.PathLike, config: VSRDConfig = PROFILES["full"],
+def label(root: str | os.PathLike, out: str | os.PathLike, config: VSRDConfig = VSRDConfig.PROFILES["full"],
           rule: SamplingRule = SamplingRule(), device: str = "cpu", seed: int = 0, max_targets: int = 0,
           progress: bool = True) -> dict:
     """Label this rank's share of the sampled targets of `root` into `out/labels/`, skipping finished ones.
@@ -266,7 +264,7 @@ def draw_frame(ax_img, ax_bev, image: np.ndarray, K: np.ndarray, pred_cam: np.nd
     for boxes, color in ((gt_cam, "red"), (pred_cam, "lime")):
         for c in np.asarray(boxes).reshape(-1, 8, 3):
             if (c[:, 2] <= 0.1).any(): continue
-            uv = c @ K.T; uv = uv[:, :2] / uv[:, 2:]
+            uv = project_points(torch.as_tensor(c), torch.as_tensor(K))[:, :2].numpy()
             for a, b in BOX_EDGES.tolist(): ax_img.plot(uv[[a, b], 0], uv[[a, b], 1], color=color, lw=1)
             top = (c @ R_rect.T)[[0, 1, 2, 3, 0]]
             ax_bev.plot(top[:, 0], top[:, 2], color=color, lw=1.2)
@@ -295,3 +293,95 @@ def visualize(root: str | os.PathLike, out: str | os.PathLike, frames: list[str]
         written.append(save_figure(fig, out/"visualize"/seq, f"{frame:010d}")); plt.close(fig)
         if limit and len(written) >= limit: break
     return written
+
+# %% ../../nbs/42_vsrd.ipynb #766657cf
+def _logging() -> None: logging.basicConfig(level=logging.INFO, format="%(message)s")
+def _rule(args) -> SamplingRule: return SamplingRule(args.min_overlap, args.num_sources, args.min_area, args.min_box_side)
+def _ann(args) -> str: return args.annotations or args.root
+
+def _run_annotate(args) -> int:
+    _logging()
+    summary = annotate(args.root, out=_ann(args), progress=not args.no_progress, overwrite=args.overwrite)
+    print(json.dumps({k: (len(v) if isinstance(v, list) else v) for k, v in summary.items()} | {"skipped": {k: len(v) for k, v in summary["skipped"].items()}}))
+    return 0
+
+def _run_sample(args) -> int:
+    _logging()
+    print(json.dumps({seq: len(samples) for seq, samples in sample(_ann(args), _rule(args)).items()})); return 0
+
+def label_config(profile: str, config_file: str | None = None) -> VSRDConfig:
+    "Profile `profile` with the settings of the JSON file `config_file` over it (an unknown or mistyped one is refused by name)."
+    if not config_file: return VSRDConfig.named(profile)
+    try: overrides = json.loads(Path(config_file).read_text())
+    except (OSError, json.JSONDecodeError) as e: raise DataError(config_file, f"not a readable JSON config ({e})") from None
+    if not isinstance(overrides, dict): raise DataError(config_file, "a JSON config must be an object of VSRDConfig settings")
+    return VSRDConfig.from_overrides(profile, overrides, source=config_file)
+
+def _run_label(args) -> int:
+    config = label_config(args.profile, args.config)                              # refused before any work
+    _logging()
+    counts = label(_ann(args), args.out, config, _rule(args), resolve_device(args.device), args.seed, args.max_targets,
+                   progress=not args.no_progress)
+    # one write per rank: under torchrun every rank shares the pipe, and a single short write is not interleaved
+    line = json.dumps({k: v for k, v in counts.items() if k != "frames"} | {"frames": len(counts["frames"])})
+    sys.stdout.write(line + "\n"); sys.stdout.flush()
+    return 0
+
+def _run_predict(args) -> int:
+    _logging(); print(json.dumps({"frames": predict(_ann(args), args.out, _rule(args))})); return 0
+
+def _run_convert(args) -> int:
+    _logging(); print(json.dumps({"frames": convert(_ann(args), args.out)})); return 0
+
+def _run_visualize(args) -> int:
+    _logging()
+    files = visualize(_ann(args), args.out, limit=args.limit, data_root=args.root)
+    print(json.dumps({"figures": len(files), "folder": str(Path(args.out)/"visualize")})); return 0
+
+def _run_evaluate(args) -> int:
+    _logging()
+    result = evaluate(_ann(args), args.out)
+    print(json.dumps({k: v for k, v in result.items() if k != "per_target_mean_iou_3d"}, indent=1)); return 0
+
+def _run_slurm(args) -> int:
+    print(slurm_script(args.root, args.out, args.nodes, args.gpus_per_node, args.time, args.partition), end=""); return 0
+
+# %% ../../nbs/42_vsrd.ipynb #9c67f68f
+def _common(p, out: bool = True) -> None:
+    "The flags every step shares: the data, the annotations, the output folder and the sampling rule."
+    p.add_argument("--root", required=True, help="KITTI-360 root (real or the synthetic world's kitti360/)")
+    p.add_argument("--annotations", default=None, help="where annotations/ and filenames/ live (default: --root)")
+    if out: p.add_argument("--out", default="runs/vsrd", help="output folder (default runs/vsrd)")
+    p.add_argument("--num-sources", type=int, default=16, help="source frames per target (default 16)")
+    p.add_argument("--min-area", type=int, default=128, help="smallest target mask area in px (default 128)")
+    p.add_argument("--min-box-side", type=int, default=16, help="smallest target mask box side in px (default 16)")
+    p.add_argument("--min-overlap", type=float, default=0.5, help="share of the target's cars a source must keep (0.5)")
+
+def add_parser(sub) -> None:
+    "`partlab vsrd {annotate,sample,label,predict,convert,evaluate,visualize,slurm}` in the `partlab` sub-parsers `sub`."
+    vsub = command_group(sub, "vsrd", "VSRD: weakly supervised 3D box auto-labeling (CVPR 2024)",
+                         "The VSRD pipeline on a KITTI-360 root: annotate -> sample -> label -> predict -> convert / visualize / evaluate.")
+    vsub.metavar = "STEP"
+    a = vsub.add_parser("annotate", help="per-frame annotation JSON in the original schema"); _common(a, out=False)
+    a.add_argument("--overwrite", action="store_true"); a.add_argument("--no-progress", action="store_true")
+    a.set_defaults(run=_run_annotate)
+    s = vsub.add_parser("sample", help="choose target and source frames, group frames"); _common(s, out=False)
+    s.set_defaults(run=_run_sample)
+    lab = vsub.add_parser("label", help="optimise boxes per target frame (resumable; shards over torchrun ranks)"); _common(lab)
+    lab.add_argument("--profile", default="full", choices=["quick", "full"], help="hyper-parameters (default full: the original's)")
+    lab.add_argument("--config", default=None, help="JSON file of VSRDConfig fields overriding the profile")
+    lab.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    lab.add_argument("--seed", type=int, default=0); lab.add_argument("--max-targets", type=int, default=0)
+    lab.add_argument("--no-progress", action="store_true")
+    lab.set_defaults(run=_run_label)
+    for name, text, run in (("predict", "per-frame predictions with confidences", _run_predict), ("convert", "KITTI label lines", _run_convert),
+                            ("evaluate", "mean IoU, accuracy, AP_3D against the annotations' boxes", _run_evaluate)):
+        p = vsub.add_parser(name, help=text); _common(p); p.set_defaults(run=run)
+    vis = vsub.add_parser("visualize", help="projected boxes and bird's-eye views as png"); _common(vis)
+    vis.add_argument("--limit", type=int, default=20, help="frames to draw (default 20; 0: all)")
+    vis.set_defaults(run=_run_visualize)
+    sl = vsub.add_parser("slurm", help="print a Slurm job script that runs `partlab vsrd label` under torchrun")
+    sl.add_argument("--root", required=True); sl.add_argument("--out", default="runs/vsrd")
+    sl.add_argument("--nodes", type=int, default=1); sl.add_argument("--gpus-per-node", type=int, default=8)
+    sl.add_argument("--time", default="24:00:00"); sl.add_argument("--partition", default=None)
+    sl.set_defaults(run=_run_slurm)
