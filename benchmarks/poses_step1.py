@@ -1,7 +1,8 @@
 """Pose step 1 throughput: hypothesis-steps per second with partlab's renderer against PyTorch3D's soft silhouette.
 
 One hypothesis-step = project the template under one camera hypothesis, render its soft silhouette, the loss
-against the image's mask, backward, one Adam step (exactly `partlab.poses.fit_hypotheses`'s inner loop). The same
+against the image's mask, backward, one Adam step: `partlab.textured.poses.hypothesis_losses` (the pure step of
+`fit_hypotheses`) with the renderer passed in, then the loop's Adam step and `constrain_hypotheses_`. The same
 template (the 962-vertex UV sphere deformed into a car-like blob, 1920 faces), the same masks, the same
 hypotheses, the same resolution and sigma run through three renderers, side by side in one process:
 
@@ -22,9 +23,11 @@ import torch
 from pytorch3d.renderer import BlendParams, SoftSilhouetteShader, FoVOrthographicCameras
 from pytorch3d.structures import Meshes
 from partlab.meshes import uv_sphere
-from partlab.render import fast_soft_silhouette, ndc_soft_params, rasterize
+from partlab.render.soft import fast_soft_silhouette, ndc_soft_params
+from partlab.render.raster import rasterize
 from partlab.geometry import matrix_to_quaternion
-from partlab.poses import project_template, to_screen, hypothesis_rotations, initial_scale
+from partlab.textured.poses import (project_template, to_screen, hypothesis_rotations, initial_scale, hypothesis_losses,
+                                    constrain_hypotheses_)
 
 
 def blob(device):
@@ -35,30 +38,37 @@ def blob(device):
     return v.to(device), f.to(device)
 
 
-def pytorch3d_silhouette(xy, depth, faces, size, sigma_px):
-    "PyTorch3D soft silhouette of crop coordinates (x right, y down) -> (B, size, size)."
+def pytorch3d_silhouette(screen, faces, size, sigma_px):
+    "PyTorch3D soft silhouette of screen pixels `(B, V, 3)` = (u, v, depth), the renderer signature of step 1 -> (B, size, size)."
     sigma, blur = ndc_soft_params(sigma_px, (size, size))
-    verts = torch.cat([-xy, depth[..., None]], -1)                       # PyTorch3D NDC: +x left, +y up
+    xy = screen[..., :2] / (size / 2) - 1                                # back to crop coordinates (x right, y down)
+    verts = torch.cat([-xy, screen[..., 2:]], -1)                        # PyTorch3D NDC: +x left, +y up
     meshes = Meshes(list(verts), [faces] * len(verts))
     cams = FoVOrthographicCameras(device=xy.device)
     frags = rasterize(meshes, cams, (size, size), 60, blur, perspective_correct=False)
     return SoftSilhouetteShader(BlendParams(sigma=sigma))(frags, meshes)[..., 3]
 
 
-def run(renderer, verts, faces, masks, q0, s0, steps, size, sigma):
+RENDERERS = {   # name -> step 1's renderer signature: render(screen (B, V, 3), faces, size, sigma) -> (B, size, size)
+    "pytorch3d": pytorch3d_silhouette,
+    "partlab_tensor": lambda screen, faces, size, sigma: fast_soft_silhouette(screen, faces, size, size, sigma, backend="tensor"),
+    "partlab_compiled": lambda screen, faces, size, sigma: fast_soft_silhouette(screen, faces, size, size, sigma,
+                                                                                cull_backfaces=True, backend="compiled"),
+}
+
+
+def run(render, verts, faces, masks, q0, s0, steps, sigma):
+    "`steps` + 1 hypothesis steps (the first untimed) with `render` -> mean seconds per step, the first step's losses."
     params = torch.cat([q0, s0[:, None], torch.zeros(len(q0), 2, device=q0.device), torch.full((len(q0), 1), 2.0, device=q0.device)], 1).requires_grad_(True)
+    frozen, active = params.detach().clone(), torch.ones(len(q0), dtype=torch.bool, device=q0.device)
     opt = torch.optim.Adam([params], lr=0.1, betas=(0.9, 0.95))
     times, first_loss = [], None
     for step in range(steps + 1):
         if verts.is_cuda: torch.cuda.synchronize()
         t0 = time.perf_counter()
-        xy, depth = project_template(verts, params[:, :4], params[:, 4], params[:, 5:7], params[:, 7])
-        if renderer == "pytorch3d": soft = pytorch3d_silhouette(xy, depth, faces, size, sigma)
-        elif renderer == "partlab_tensor": soft = fast_soft_silhouette(to_screen(xy, depth, size), faces, size, size, sigma, backend="tensor")
-        else: soft = fast_soft_silhouette(to_screen(xy, depth, size), faces, size, size, sigma, cull_backfaces=True, backend="compiled")
-        loss = ((soft - masks) ** 2).mean((1, 2)) + torch.relu(xy.abs() - 1).pow(2).mean((1, 2))
+        loss = hypothesis_losses(params, verts, faces, masks, sigma, render).total
         opt.zero_grad(); loss.sum().backward(); opt.step()
-        with torch.no_grad(): params[:, :4] = torch.nn.functional.normalize(params[:, :4], dim=-1)
+        constrain_hypotheses_(params, frozen, active)
         if verts.is_cuda: torch.cuda.synchronize()
         if step: times.append(time.perf_counter() - t0)
         else: first_loss = loss.detach().cpu().tolist()
@@ -87,7 +97,7 @@ def main():
               "faces": int(faces.shape[0]), "sigma_px2": a.sigma, "timed_steps": a.steps, "python": platform.python_version(),
               "torch": torch.__version__, "machine": platform.machine(), "renderers": {}}
     for name in a.renderers.split(","):
-        seconds, first_loss = run(name, verts, faces, masks, q0, s0, a.steps, a.size, a.sigma)
+        seconds, first_loss = run(RENDERERS[name], verts, faces, masks, q0, s0, a.steps, a.sigma)
         result["renderers"][name] = {"seconds_per_step": seconds, "hypothesis_steps_per_second": a.hypotheses / seconds,
                                      "first_step_losses": [round(x, 6) for x in first_loss]}
     base = result["renderers"].get("pytorch3d")

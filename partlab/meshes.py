@@ -16,9 +16,9 @@ from pytorch3d.utils import ico_sphere
 from .io import DataError, atomic_path
 
 # %% auto #0
-__all__ = ['MESH_SUFFIXES', 'load_mesh', 'save_mesh', 'spherical_uv', 'uv_sphere', 'sample_uv_map', 'icosphere', 'icosa_sphere',
-           'vertex_normals', 'face_normals', 'vertex_frames', 'apply_displacement', 'mirror_index', 'symmetrize',
-           'mesh_edges', 'face_adjacency', 'is_watertight']
+__all__ = ['MESH_SUFFIXES', 'TEMPLATES', 'load_mesh', 'save_mesh', 'spherical_uv', 'uv_sphere', 'sample_uv_map', 'icosphere',
+           'icosa_sphere', 'vertex_normals', 'face_normals', 'vertex_frames', 'apply_displacement', 'mirror_index',
+           'symmetrize', 'mesh_edges', 'face_adjacency', 'is_watertight', 'register_template']
 
 # %% ../nbs/01_meshes.ipynb #8284d22e
 MESH_SUFFIXES = (".obj", ".ply")
@@ -212,3 +212,11 @@ def is_watertight(faces: torch.Tensor) -> bool:
     if faces.shape[0] == 0: return False
     _, counts = mesh_edges(faces)
     return bool((counts == 2).all())
+
+# %% ../nbs/01_meshes.ipynb #9fbf5d32
+TEMPLATES: dict[str, tuple] = {}
+"Built-in template meshes: name -> `(loader, seeded)` (see `register_template`)."
+
+def register_template(name: str, loader, seeded: bool = False) -> None:
+    "Make `name` a built-in template (`seeded`: `name:SEED` is accepted too). `loader(seed | None) -> (label, verts, faces, must_close)`."
+    TEMPLATES[name] = (loader, seeded)

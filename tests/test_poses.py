@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import run_partlab
 from partlab.meshes import uv_sphere
-from partlab.remesh import save_remeshed
+from partlab.textured.remesh import save_remeshed
 from partlab.world.writers import write_world
 
 N_IMAGES = 4
@@ -77,3 +77,14 @@ def test_bad_inputs_exit_2_naming_the_file(setup, tmp_path):
     assert res.returncode == 2 and str(bad) in res.stderr
     res = run_partlab("poses", "step1", "--data", tmp_path / "nowhere", "--templates", d / "templates.pt", "--out", tmp_path)
     assert res.returncode == 2 and "records.json" in res.stderr
+
+
+def test_textured_spelling_and_unknown_setting(setup, tmp_path):
+    "`partlab textured poses` is the same command; an unknown PoseConfig name is refused with exit 2."
+    d, _ = setup
+    res = run_partlab("textured", "poses", "step2", "--data", d / "world", "--templates", d / "templates.pt", "--out", tmp_path)
+    assert res.returncode == 2 and "car_step1.pt" in res.stderr
+    (tmp_path / "bad.json").write_text('{"step": 3}')
+    res = run_partlab("poses", "step1", "--data", d / "world", "--templates", d / "templates.pt", "--out", tmp_path,
+                      "--config", tmp_path / "bad.json")
+    assert res.returncode == 2 and "'step'" in res.stderr and "bad.json" in res.stderr

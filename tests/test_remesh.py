@@ -3,9 +3,10 @@ import tempfile
 from pathlib import Path
 import pytest
 import torch
+import partlab.world.writers  # registers the built-in templates (car, airplane, duck, bunny)
 from partlab.io import DataError
 from partlab.meshes import save_mesh, uv_sphere
-from partlab.remesh import (boundary_edges, close_holes, weld_vertices, resolve_template, check_closed,
+from partlab.textured.remesh import (boundary_edges, close_holes, weld_vertices, resolve_template, check_closed,
                             save_remeshed, load_remeshed)
 
 def _cube(drop_last_face: bool = True):
@@ -76,4 +77,15 @@ def test_cli_refuses_open_mesh_and_unknown_template(tmp_path):
     assert res.returncode == 2 and "open.obj" in res.stderr and "not a closed mesh" in res.stderr and "--close-holes" in res.stderr
     res = run_partlab("remesh", "--templates", "teapot", "--out", tmp_path / "t.pt", "--no-progress")
     assert res.returncode == 2 and "teapot" in res.stderr
+    assert not (tmp_path / "t.pt").exists()
+
+
+def test_textured_spelling_and_unknown_setting(tmp_path):
+    "`partlab textured remesh` is the same command; a settings file with an unknown name is refused before any work."
+    from conftest import run_partlab
+    res = run_partlab("textured", "remesh", "--templates", "teapot", "--out", tmp_path / "t.pt", "--no-progress")
+    assert res.returncode == 2 and "teapot" in res.stderr
+    (tmp_path / "bad.json").write_text('{"steps": 10}')
+    res = run_partlab("remesh", "--templates", "car", "--out", tmp_path / "t.pt", "--config", tmp_path / "bad.json")
+    assert res.returncode == 2 and "'steps'" in res.stderr and "bad.json" in res.stderr
     assert not (tmp_path / "t.pt").exists()

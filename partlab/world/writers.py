@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from ..io import atomic_write_bytes, atomic_write_text, atomic_write_json
 from .car import CAR_PARTS, CAR_PART_ID, MOVABLE_PARTS, CarModel, make_car, articulate_batch
-from ..meshes import face_normals
+from ..meshes import face_normals, register_template
 from .templates import AIRPLANE_PARTS, PYBULLET_OBJECTS, load_airplane, load_pybullet_object
 from ..geometry import intrinsic_matrix, pixel_rays, project_points, viewpoint_to_pose
 from .scenes import (render_objects, render_packed, shade_faces, composite, random_backgrounds, load_photo,
@@ -511,3 +511,25 @@ def add_parser(sub) -> None:
     w.add_argument("--profile", default="quick", choices=["quick", "full"], help="quick: seconds on a CPU; full: KITTI-360 size")
     w.add_argument("--no-progress", action="store_true")
     w.set_defaults(run=_run_world)
+
+# %% ../../nbs/03d_world_datasets.ipynb #468e1935
+def _car_template(seed: int | None):
+    "The outer shell of the synthetic car `make_car(seed)` (seed 0 when `None`)."
+    verts, faces = outer_surface(make_car(seed or 0))
+    return ("car" if seed is None else f"car{seed}"), verts, faces, False
+
+def _airplane_template(seed: None):
+    "pyvista's airplane; it has small holes, which the remeshing chapter closes."
+    tm = load_airplane()
+    return "airplane", tm.verts, tm.faces, True
+
+def _pybullet_template(name: str):
+    "A loader of pybullet's mesh `name` (duck, bunny)."
+    def load(seed: None):
+        tm = load_pybullet_object(name)
+        return name, tm.verts, tm.faces, False
+    return load
+
+register_template("car", _car_template, seeded=True)
+register_template("airplane", _airplane_template)
+for _name in ("duck", "bunny"): register_template(_name, _pybullet_template(_name))
