@@ -167,6 +167,15 @@ class Profile:
                              f"it has: {', '.join(known)}")
         return replace(base, **{k: _coerce(k, getattr(base, k), v, source) for k, v in overrides.items()})
 
+    @classmethod
+    def from_config_file(cls, profile: "str | Profile" = "quick", path: str | os.PathLike | None = None):
+        "Profile `profile` with the settings of the JSON file `path` over it (a `--config FILE`); a bad file raises `DataError` naming it."
+        if not path: return cls.named(profile)
+        try: overrides = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e: raise DataError(path, f"not a readable JSON config ({e})") from None
+        if not isinstance(overrides, dict): raise DataError(path, f"a JSON config must be an object of {cls.__name__} settings")
+        return cls.from_overrides(profile, overrides, source=str(path))
+
 # %% ../nbs/06_io.ipynb #a86b9f44
 def command_group(sub, name: str, help: str, description: str | None = None):
     "The sub-parsers of `partlab <name>` (made on first use, then shared by every chapter of that paper)."

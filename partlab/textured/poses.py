@@ -18,7 +18,7 @@ from ..render.raster import rasterize_triangles, pixel_barycentrics
 from ..meshes import mirror_index
 from ..datasets.records import read_records, load_record, records_folder
 from ..io import DataError, Profile, UsageError, atomic_path, check_writable, command_group, resolve_device
-from .remesh import TEXTURED_HELP, load_remeshed, profile_settings, silhouette_iou
+from .remesh import TEXTURED_HELP, load_remeshed, silhouette_iou
 
 # %% auto #0
 __all__ = ['AMBIGUITY_THRESHOLD', 'PoseConfig', 'square_crop_box', 'crop_affine', 'crop_mask', 'crop_labels',
@@ -503,7 +503,7 @@ def run_poses(args: argparse.Namespace) -> int:
     cats = [c.strip() for c in args.categories.split(",") if c.strip()]
     if not cats: raise UsageError("--categories names no category")
     check_writable(Path(args.out))
-    cfg = PoseConfig.from_overrides(args.profile, profile_settings(args.config), source=args.config or "--profile")
+    cfg = PoseConfig.from_config_file(args.profile, args.config)
     log = lambda msg: print(msg, file=sys.stderr)
     for c in cats:
         if args.poses_command == "step1":

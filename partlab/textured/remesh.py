@@ -28,8 +28,8 @@ __all__ = ['REMESH_FORMAT', 'TEXTURED_HELP', 'normalize_template', 'weld_vertice
            'soft_silhouettes', 'target_silhouettes', 'RemeshConfig', 'SphereTopology', 'laplacian_term', 'length_term',
            'regularizer', 'alignment_term', 'surface_points', 'sample_surface_points', 'chamfer_term', 'RemeshLosses',
            'RemeshTargets', 'remesh_step', 'RemeshFit', 'fit_templates', 'TemplateScore', 'evaluate_remesh',
-           'save_remeshed', 'load_remeshed', 'plot_remeshed', 'RemeshResult', 'remesh_templates', 'profile_settings',
-           'run_remesh', 'add_parser']
+           'save_remeshed', 'load_remeshed', 'plot_remeshed', 'RemeshResult', 'remesh_templates', 'run_remesh',
+           'add_parser']
 
 # %% ../../nbs/10_remesh.ipynb #ed49c296
 def normalize_template(verts: torch.Tensor) -> torch.Tensor:
@@ -479,14 +479,6 @@ def remesh_templates(specs: list[str], mode: str = "singletpl", profile: str | R
 # %% ../../nbs/10_remesh.ipynb #2f7de522
 TEXTURED_HELP = "Textured 3D meshes from images (Pavllo et al., ICCV 2021): remesh templates, fit poses"
 
-def profile_settings(path: str | os.PathLike | None) -> dict:
-    "The JSON object of profile settings in file `path` (`{}` without one), or `DataError` naming the file."
-    if not path: return {}
-    try: settings = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as e: raise DataError(path, f"not a readable JSON settings file ({e})") from None
-    if not isinstance(settings, dict): raise DataError(path, "expected a JSON object of setting: value")
-    return settings
-
 def _remesh_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--templates", nargs="+", required=True, metavar="SPEC",
                    help="car, car:SEED, airplane, duck, bunny (built in) or a closed .obj/.ply mesh")
@@ -503,7 +495,7 @@ def run_remesh(args: argparse.Namespace) -> int:
     "`partlab [textured] remesh`: remesh the templates, write the tensor file and the previews beside it, print JSON."
     out = Path(args.out)
     check_writable(out.parent if str(out.parent) else Path("."))
-    cfg = RemeshConfig.from_overrides(args.profile, profile_settings(args.config), source=args.config or "--profile")
+    cfg = RemeshConfig.from_config_file(args.profile, args.config)
     made = remesh_templates(args.templates, mode=args.mode, profile=cfg, device=resolve_device(args.device),
                             seed=args.seed, progress=not args.no_progress, out=out.parent, close_holes=args.close_holes)
     save_remeshed(out, made.verts, made.names, made.metrics)

@@ -20,7 +20,7 @@ log = logging.getLogger("partlab.vsrd")
 # %% auto #0
 __all__ = ['log', 'dist_info', 'label_path', 'load_samples', 'label_target', 'label', 'slurm_script', 'predictions_path',
            'predict', 'kitti_lines', 'convert', 'average_precision_r40', 'greedy_true_positives', 'evaluate',
-           'draw_frame', 'visualize', 'label_config', 'add_parser']
+           'draw_frame', 'visualize', 'add_parser']
 
 # %% ../../nbs/42_vsrd.ipynb #f5a856d6
 def dist_info() -> tuple[int, int]:
@@ -309,16 +309,8 @@ def _run_sample(args) -> int:
     _logging()
     print(json.dumps({seq: len(samples) for seq, samples in sample(_ann(args), _rule(args)).items()})); return 0
 
-def label_config(profile: str, config_file: str | None = None) -> VSRDConfig:
-    "Profile `profile` with the settings of the JSON file `config_file` over it (an unknown or mistyped one is refused by name)."
-    if not config_file: return VSRDConfig.named(profile)
-    try: overrides = json.loads(Path(config_file).read_text())
-    except (OSError, json.JSONDecodeError) as e: raise DataError(config_file, f"not a readable JSON config ({e})") from None
-    if not isinstance(overrides, dict): raise DataError(config_file, "a JSON config must be an object of VSRDConfig settings")
-    return VSRDConfig.from_overrides(profile, overrides, source=config_file)
-
 def _run_label(args) -> int:
-    config = label_config(args.profile, args.config)                              # refused before any work
+    config = VSRDConfig.from_config_file(args.profile, args.config)                              # refused before any work
     _logging()
     counts = label(_ann(args), args.out, config, _rule(args), resolve_device(args.device), args.seed, args.max_targets,
                    progress=not args.no_progress)
