@@ -14,9 +14,9 @@ from .io import atomic_write_text
 
 # %% auto #0
 __all__ = ['SKIP_FLAGS', 'SKIP_TAG', 'cell_directives', 'test_flags', 'cell_runs', 'prepare_notebook', 'notebook_title',
-           'NotebookFailed', 'execute_notebook', 'find_notebooks', 'package_digest', 'cache_key', 'cache_path',
-           'NotebookResult', 'run_notebooks', 'report_results', 'test_notebooks', 'exported_modules', 'mkdocs_config',
-           'replace_site', 'build_docs', 'add_parser']
+           'NotebookFailed', 'kernel_env', 'execute_notebook', 'find_notebooks', 'package_digest', 'cache_key',
+           'cache_path', 'NotebookResult', 'run_notebooks', 'report_results', 'test_notebooks', 'exported_modules',
+           'mkdocs_config', 'replace_site', 'build_docs', 'add_parser']
 
 # %% ../nbs/91_docs.ipynb #b42e4f3f
 _DIRECTIVE = re.compile(r"^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*)$")
@@ -91,8 +91,15 @@ def _error_line(name: str, text: str) -> str:
     last = _last_line(text)
     return f"{name}: {last}" if last else name
 
+def kernel_env(workers: int = 1) -> dict:
+    """The environment of a notebook's kernel: `IN_TEST=1` (as nbdev_test sets it) and, unless the user set
+    `OMP_NUM_THREADS`, the CPU cores shared out among the `workers` kernels that run at once (at least one thread each)."""
+    env = {**os.environ, "IN_TEST": "1"}
+    if "OMP_NUM_THREADS" not in os.environ: env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+    return env
+
 def execute_notebook(nb: nbformat.NotebookNode, cwd: Path, kernel: str, timeout: int = 1800,
-                     flags: tuple[str, ...] = SKIP_FLAGS) -> nbformat.NotebookNode:
+                     flags: tuple[str, ...] = SKIP_FLAGS, env: dict | None = None) -> nbformat.NotebookNode:
     "A copy of `nb` with the outputs of the cells `nbdev_test` runs (hidden ones too); sources are left as they are. Raises `NotebookFailed`."
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -104,7 +111,7 @@ def execute_notebook(nb: nbformat.NotebookNode, cwd: Path, kernel: str, timeout:
     running = [None]  # the index of the cell being executed
     client = NotebookClient(nb, kernel_name=kernel, timeout=timeout, resources={"metadata": {"path": str(cwd)}},
                             on_cell_execute=lambda cell, cell_index: running.__setitem__(0, cell_index))
-    try: client.execute(env={**os.environ, "IN_TEST": "1"})
+    try: client.execute(env=env or kernel_env())
     except CellExecutionError as err:
         i = running[0]
         raise NotebookFailed(i, _first_code_line(nb.cells[i].source) if i is not None else "",
@@ -175,7 +182,7 @@ def run_notebooks(paths: list[Path], root: str | os.PathLike | None = None, work
         try: nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         except Exception as err: return NotebookResult(p, "failed", error=f"not a notebook: {type(err).__name__}: {_last_line(str(err))}")
         t0 = time.perf_counter()
-        try: nb = execute_notebook(nb, p.parent, kernel, timeout, flags)
+        try: nb = execute_notebook(nb, p.parent, kernel, timeout, flags, kernel_env(workers))
         except NotebookFailed as err: return NotebookResult(p, "failed", time.perf_counter() - t0, error=str(err))
         atomic_write_text(stored, nbformat.writes(nb))
         prefix = stored.name[:-len(".ipynb")].rsplit(".", 1)[0]
