@@ -4,14 +4,13 @@
 
 # %% ../nbs/90_cli.ipynb #c98f6ea7
 from __future__ import annotations
-import argparse, ast, importlib, datetime as dt, html, json, os, re, shutil, subprocess, sys, tempfile, time, traceback
+import argparse, ast, importlib, datetime as dt, html, os, shutil, subprocess, sys, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import nbformat
 from .io import (DataError, UsageError, Metric, read_metrics, atomic_write_text, atomic_write_json, check_writable,
                         resolve_device)
-from .notebooks import (project_root, kernel_name, notebook_name, has_parameters_cell, discover_notebooks,
-                               select_notebooks)
+from .notebooks import project_root, kernel_name, discover_notebooks, select_notebooks
 
 # %% auto #0
 __all__ = ['PINS', 'CORE_COMMANDS', 'parse_value', 'declared_parameters', 'notebook_parameters', 'NotebookRun',
@@ -290,13 +289,11 @@ def _core_parsers(sub) -> None:
 # %% ../nbs/90_cli.ipynb #44dfa6f4
 def command_modules() -> list[str]:
     "Every partlab module that exports `add_parser` (from nbdev's index `partlab/_modidx.py`), in module order."
-    import importlib
     index = importlib.reload(importlib.import_module("partlab._modidx")).d["syms"]
     return sorted(mod for mod, syms in index.items() if f"{mod}.add_parser" in syms)
 
 def build_parser(chapters: bool = True) -> argparse.ArgumentParser:
     "The `partlab` parser: the runner's commands, then (with `chapters`) every chapter's command group."
-    import importlib
     parser = argparse.ArgumentParser(prog="partlab", description="partlab: notebook-first reproductions of 3D part- "
                                      "and shape-aware object understanding. Every command works on the synthetic world by default.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
