@@ -18,8 +18,9 @@ so that agreement is visible. Prints ONE JSON object to stdout.
     python benchmarks/poses_step1.py --size 128 --hypotheses 40 --device cuda
 """
 from __future__ import annotations
-import argparse, json, platform, time
+import argparse, json, statistics, time
 import torch
+from _common import add_common_arguments, environment, idle_and_loaded, threads_for
 from pytorch3d.renderer import BlendParams, SoftSilhouetteShader, FoVOrthographicCameras
 from pytorch3d.structures import Meshes
 from partlab.meshes import uv_sphere
@@ -58,7 +59,7 @@ RENDERERS = {   # name -> step 1's renderer signature: render(screen (B, V, 3), 
 
 
 def run(render, verts, faces, masks, q0, s0, steps, sigma):
-    "`steps` + 1 hypothesis steps (the first untimed) with `render` -> mean seconds per step, the first step's losses."
+    "`steps` + 1 hypothesis steps (the first untimed) with `render` -> median seconds per step, the first step's losses."
     params = torch.cat([q0, s0[:, None], torch.zeros(len(q0), 2, device=q0.device), torch.full((len(q0), 1), 2.0, device=q0.device)], 1).requires_grad_(True)
     frozen, active = params.detach().clone(), torch.ones(len(q0), dtype=torch.bool, device=q0.device)
     opt = torch.optim.Adam([params], lr=0.1, betas=(0.9, 0.95))
@@ -72,7 +73,7 @@ def run(render, verts, faces, masks, q0, s0, steps, sigma):
         if verts.is_cuda: torch.cuda.synchronize()
         if step: times.append(time.perf_counter() - t0)
         else: first_loss = loss.detach().cpu().tolist()
-    return sum(times) / len(times), first_loss
+    return statistics.median(times), first_loss
 
 
 def main():
@@ -81,11 +82,13 @@ def main():
     ap.add_argument("--hypotheses", type=int, default=8)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--sigma", type=float, default=0.5, help="squared pixels")
-    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--renderers", default="pytorch3d,partlab_tensor,partlab_compiled")
+    add_common_arguments(ap)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    with threads_for(a): main_in(a)
+
+def main_in(a):
     verts, faces = blob(a.device)
     R = hypothesis_rotations()[: a.hypotheses].to(a.device)
     q0, s0 = matrix_to_quaternion(R), initial_scale(verts, R)
@@ -93,13 +96,18 @@ def main():
     R_img = hypothesis_rotations()[torch.arange(a.hypotheses) * 7 % 40].to(a.device)
     xy, depth = project_template(verts, matrix_to_quaternion(R_img), initial_scale(verts, R_img) * 0.95, torch.zeros(a.hypotheses, 2, device=a.device), torch.full((a.hypotheses,), 2.0, device=a.device))
     masks = (fast_soft_silhouette(to_screen(xy, depth, a.size), faces, a.size, a.size, 0.05, backend="tensor") > 0.5).float()
-    result = {"benchmark": "poses_step1", "device": a.device, "threads": a.threads, "size": a.size, "hypotheses": a.hypotheses,
-              "faces": int(faces.shape[0]), "sigma_px2": a.sigma, "timed_steps": a.steps, "python": platform.python_version(),
-              "torch": torch.__version__, "machine": platform.machine(), "renderers": {}}
+    result = {"benchmark": "poses_step1", **environment(a, a.device), "size": a.size, "hypotheses": a.hypotheses,
+              "faces": int(faces.shape[0]), "sigma_px2": a.sigma, "timed_steps": a.steps, "renderers": {}}
     for name in a.renderers.split(","):
-        seconds, first_loss = run(RENDERERS[name], verts, faces, masks, q0, s0, a.steps, a.sigma)
+        first = {}
+        def measure():
+            seconds, first["loss"] = run(RENDERERS[name], verts, faces, masks, q0, s0, a.steps, a.sigma)
+            return seconds
+        timed = idle_and_loaded(measure, a.load if name != "pytorch3d" else 0)   # PyTorch3D's CPU step takes seconds: idle only
+        seconds = timed["idle"]
         result["renderers"][name] = {"seconds_per_step": seconds, "hypothesis_steps_per_second": a.hypotheses / seconds,
-                                     "first_step_losses": [round(x, 6) for x in first_loss]}
+                                     "seconds_per_step_loaded": timed["loaded"], "loaded_over_idle": timed["loaded_over_idle"],
+                                     "first_step_losses": [round(x, 6) for x in first["loss"]]}
     base = result["renderers"].get("pytorch3d")
     if base:
         for name, r in result["renderers"].items():

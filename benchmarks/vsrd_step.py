@@ -2,12 +2,13 @@
 written the way the original samples and differentiates (uniform samples over 0-100 m per ray, a Python loop over
 instances, autograd normals with create_graph=True), side by side in one process on the same scene.
 
-    python benchmarks/vsrd_step.py [--instances 1 4 8] [--steps 30] [--device cpu|cuda] [--size 188 704]
+    python benchmarks/vsrd_step.py [--instances 1 4 8] [--steps 30] [--device cpu|cuda] [--size 188 704] [--load 1]
 
 Prints one JSON object. The scene: N parked cars along a street, 9 views from a camera driving past; masks are the
 cars' projected boxes. Seconds per frame = ms per step x the profile's steps (3000 full, 400 quick)."""
-import argparse, dataclasses, json, math, platform, time
+import argparse, dataclasses, json, statistics, time
 import cv2, numpy as np, torch
+from _common import add_common_arguments, environment, idle_and_loaded, threads_for
 import torch.nn.functional as F
 import partlab.vsrd.model as M
 from partlab.geometry import box_corners, project_points
@@ -63,14 +64,17 @@ def reference_render(origins, dirs, boxes, state, residual_weights=None, n_sampl
     masks = (w[..., None] * 0.5 * (share[:, 1:] + share[:, :-1])).sum(1)
     return M.Silhouettes(masks, w.sum(-1), points[:, :1], torch.zeros(R, dtype=torch.long))
 
-def time_steps(batch, config, renderer, steps: int, device: str) -> float:
-    "Milliseconds per optimisation step of `optimize_frame` rendering its silhouettes with `renderer`."
+def time_steps(batch, config, renderer, steps: int, device: str, repeats: int = 3) -> float:
+    "Milliseconds per optimisation step of `optimize_frame` rendering with `renderer`: the median of `repeats` runs."
     M.optimize_frame(batch, dataclasses.replace(config, steps=3, eval_every=10**9), renderer=renderer)   # warm-up
-    if device == "cuda": torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    out = M.optimize_frame(batch, dataclasses.replace(config, steps=steps, eval_every=10**9, early_stop_after=2.0), renderer=renderer)
-    if device == "cuda": torch.cuda.synchronize()
-    return 1000 * (time.perf_counter() - t0) / out.steps
+    runs = []
+    for _ in range(repeats):
+        if device == "cuda": torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        out = M.optimize_frame(batch, dataclasses.replace(config, steps=steps, eval_every=10**9, early_stop_after=2.0), renderer=renderer)
+        if device == "cuda": torch.cuda.synchronize()
+        runs.append(1000 * (time.perf_counter() - t0) / out.steps)
+    return round(statistics.median(runs), 2)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -79,24 +83,30 @@ def main():
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--size", type=int, nargs=2, default=[188, 704], metavar=("H", "W"))
     ap.add_argument("--profile", default="quick", choices=["quick", "full"])
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs of --steps steps (median reported)")
     ap.add_argument("--skip-reference", action="store_true", help="time partlab's renderer only")
+    add_common_arguments(ap)
     args = ap.parse_args()
+    with threads_for(args): main_in(args)
+
+def main_in(args):
     config = M.VSRDConfig.named(args.profile)
     rows = []
     for n in args.instances:
         views = street_scene(n, size=tuple(args.size))
         scale = args.size[1] / 1408
         batch = make_frame_batch(views, rule=SamplingRule(min_area=int(128 * scale ** 2), min_box_side=int(16 * scale)), device=args.device)
-        ours = time_steps(batch, config, M.render_instances, args.steps, args.device)
-        ref = None if args.skip_reference else time_steps(batch, config, reference_render, max(3, args.steps // 3), args.device)
+        timed = idle_and_loaded(lambda: time_steps(batch, config, M.render_instances, args.steps, args.device, args.repeats), args.load)
+        ours = timed["idle"]
+        ref = None if args.skip_reference else time_steps(batch, config, reference_render, max(3, args.steps // 3), args.device, 1)
         rows.append({"instances": int(batch.instance_ids.numel()), "rays_per_step": config.rays,
-                     "partlab_ms_per_step": round(ours, 2), "reference_ms_per_step": None if ref is None else round(ref, 2),
+                     "partlab_ms_per_step": ours, "partlab_ms_per_step_loaded": timed["loaded"],
+                     "loaded_over_idle": timed["loaded_over_idle"], "reference_ms_per_step": None if ref is None else round(ref, 2),
                      "speedup": None if ref is None else round(ref / ours, 2),
                      "partlab_s_per_frame_quick": round(ours * M.VSRDConfig.named("quick").steps / 1000, 1),
                      "partlab_s_per_frame_full_steps": round(ours * M.VSRDConfig.named("full").steps / 1000, 1)})
-    print(json.dumps({"benchmark": "vsrd_step", "device": args.device, "profile": args.profile, "image_size": args.size,
-                      "torch": torch.__version__, "threads": torch.get_num_threads(), "python": platform.python_version(),
-                      "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None, "results": rows}, indent=1))
+    print(json.dumps({"benchmark": "vsrd_step", **environment(args, args.device), "profile": args.profile,
+                      "image_size": args.size, "steps": args.steps, "repeats": args.repeats, "results": rows}, indent=1))
 
 if __name__ == "__main__":
     main()

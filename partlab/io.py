@@ -11,9 +11,10 @@ from typing import ClassVar
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'DataError', 'Metric', 'write_metrics',
-           'read_metrics', 'run_dir', 'resolve_device', 'save_figure', 'UsageError', 'check_writable', 'Profile',
-           'command_group']
+__all__ = ['METRIC_KINDS', 'THREAD_POLICY', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json',
+           'DataError', 'Metric', 'write_metrics', 'read_metrics', 'run_dir', 'resolve_device', 'save_figure',
+           'UsageError', 'check_writable', 'Profile', 'command_group', 'resolve_threads', 'cpu_threads',
+           'add_threads_argument']
 
 # %% ../nbs/06_io.ipynb #582f015b
 @contextmanager
@@ -52,13 +53,21 @@ class DataError(ValueError):
         super().__init__(f"{self.path}: {problem}")
 
 # %% ../nbs/06_io.ipynb #3e30df93
+METRIC_KINDS = ("quality", "time")
+
 @dataclass
 class Metric:
-    "One measured number, with the target it should reach (or None when it is only reported)."
+    """One measured number, with the target it should reach (or None when it is only reported).
+    `kind`: 'quality' (a missed target fails the run) or 'time' (a wall time or a speed: a missed target is a warning,
+    because it measures the machine as much as the method)."""
     value: float
     target: float | None = None
     higher_is_better: bool = True
     unit: str = ""
+    kind: str = "quality"
+
+    def __post_init__(self):
+        if self.kind not in METRIC_KINDS: raise ValueError(f"metric kind must be one of {METRIC_KINDS}, not {self.kind!r}")
 
     @property
     def passed(self) -> bool | None:
@@ -67,13 +76,24 @@ class Metric:
         if not math.isfinite(self.value): return False
         return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
+    @property
+    def fails_run(self) -> bool:
+        "True when this metric makes the run fail: a quality metric that missed its target."
+        return self.kind == "quality" and self.passed is False
+
+    @property
+    def verdict(self) -> str:
+        "'pass', 'FAIL' (quality target missed), 'slow' (time target missed: a warning) or 'info' (no target)."
+        if self.passed is None: return "info"
+        return "pass" if self.passed else ("FAIL" if self.kind == "quality" else "slow")
+
 def write_metrics(out_dir: str | os.PathLike, metrics: dict[str, Metric]) -> Path:
     "Write `metrics` to `out_dir/metrics.json` atomically (after checking every entry) and return its path."
     rows = {}
     for name, m in metrics.items():
         if not isinstance(m, Metric): raise TypeError(f"metric {name!r} is a {type(m).__name__}, not a Metric")
         rows[name] = {"value": float(m.value), "target": None if m.target is None else float(m.target),
-                      "higher_is_better": bool(m.higher_is_better), "unit": str(m.unit)}
+                      "higher_is_better": bool(m.higher_is_better), "unit": str(m.unit), "kind": m.kind}
     return atomic_write_json(Path(out_dir)/"metrics.json", rows)
 
 def read_metrics(path: str | os.PathLike) -> dict[str, Metric]:
@@ -88,7 +108,8 @@ def read_metrics(path: str | os.PathLike) -> dict[str, Metric]:
             raise DataError(path, f"metric {name!r} has no 'value'")
         try:
             out[name] = Metric(float(rec["value"]), None if rec.get("target") is None else float(rec["target"]),
-                               bool(rec.get("higher_is_better", True)), str(rec.get("unit", "")))
+                               bool(rec.get("higher_is_better", True)), str(rec.get("unit", "")),
+                               str(rec.get("kind", "quality")))
         except (TypeError, ValueError) as e: raise DataError(path, f"metric {name!r}: {e}") from None
     return out
 
@@ -184,3 +205,31 @@ def command_group(sub, name: str, help: str, description: str | None = None):
         group.set_defaults(run=lambda args, group=group: group.error("name a command"))
         group._partlab_commands = group.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
     return sub.choices[name]._partlab_commands
+
+# %% ../nbs/06_io.ipynb #150fe7db
+THREAD_POLICY = {"steps": 1, "batched": 0}   # 0: every core
+
+def resolve_threads(work: str = "steps", requested: int | None = None) -> int:
+    """The intra-op CPU threads for `work` ('steps' or 'batched'): `requested` (`--threads`) when it is > 0, else
+    `OMP_NUM_THREADS` when set, else `THREAD_POLICY[work]` (0: every core)."""
+    if work not in THREAD_POLICY: raise UsageError(f"unknown kind of work {work!r}; use one of {', '.join(THREAD_POLICY)}")
+    if requested is not None and (not isinstance(requested, int) or requested < 0):
+        raise UsageError(f"threads must be a whole number >= 0 (0: partlab's policy), not {requested!r}")
+    if requested: return requested
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0: return int(env)
+    return THREAD_POLICY[work] or (os.cpu_count() or 1)
+
+@contextmanager
+def cpu_threads(work: str = "steps", requested: int | None = None):
+    "Run the block with `resolve_threads(work, requested)` torch intra-op threads; restore the previous count after."
+    import torch
+    before, n = torch.get_num_threads(), resolve_threads(work, requested)
+    torch.set_num_threads(n)
+    try: yield n
+    finally: torch.set_num_threads(before)
+
+def add_threads_argument(p) -> None:
+    "The `--threads N` flag every long-running command takes (0, the default: partlab's policy, see `resolve_threads`)."
+    p.add_argument("--threads", type=int, default=0, metavar="N",
+                   help="CPU threads for torch (default 0: OMP_NUM_THREADS if set, else 1 for step loops)")

@@ -54,9 +54,18 @@ def test_projection_lives_in_geometry_only():
                  for i, line in enumerate(p.read_text().splitlines(), 1) if PROJECTION.search(line)]
     assert not offenders, "\n".join(offenders)
 
+THREADS = re.compile(r"\bset_num_threads\(")
+
+def test_the_thread_policy_lives_in_io_only():
+    "torch's thread count is set in one place, `partlab.io.cpu_threads`, so --threads and OMP_NUM_THREADS always win."
+    offenders = [f"{p.relative_to(ROOT)}:{i}" for p in sorted(PKG.rglob("*.py")) if p.name != "io.py"
+                 for i, line in enumerate(p.read_text().splitlines(), 1) if THREADS.search(line)]
+    assert not offenders, "\n".join(offenders)
+
 def test_the_layout_checks_can_fail(tmp_path):
     bad = tmp_path/"partlab"/"vsrd"/"bad.py"; bad.parent.mkdir(parents=True)
     bad.write_text("from ..world.scenes import render_objects\ndef f():\n    import partlab.cli\n")
     assert {part(m) for m in imported_modules(bad, tmp_path)} == {"world", "cli"}
     assert PROJECTION.search("uv = pts @ K.T") and PROJECTION.search("d = torch.linalg.inv(K) @ p")
     assert not PROJECTION.search("Kb = intrinsic_matrix(1.0, 1.0, 0.0, 0.0)")
+    assert THREADS.search("torch.set_num_threads(2)") and not THREADS.search("torch.get_num_threads()")

@@ -17,7 +17,8 @@ from ..render.soft import fast_soft_silhouette
 from ..render.raster import rasterize_triangles, pixel_barycentrics
 from ..meshes import mirror_index
 from ..datasets.records import read_records, load_record, records_folder
-from ..io import DataError, Profile, UsageError, atomic_path, check_writable, command_group, resolve_device
+from ..io import (DataError, Profile, UsageError, atomic_path, check_writable, command_group, resolve_device,
+                        cpu_threads, add_threads_argument)
 from .remesh import TEXTURED_HELP, load_remeshed, silhouette_iou
 
 # %% auto #0
@@ -409,15 +410,18 @@ def _save_torch(path: Path, obj) -> Path:
     return path
 
 def run_step1(root, category: str, templates, out, profile: str | PoseConfig = "quick", max_images: int = 0,
-              device: str = "cpu", progress: bool = True, log=print, render: Callable = culled_soft_silhouette) -> dict:
+              device: str = "cpu", progress: bool = True, log=print, render: Callable = culled_soft_silhouette,
+              threads: int | None = None) -> dict:
     """Pose step 1 for every record of `category` under `root` with the settings `profile` (a name or a `PoseConfig`);
-    writes `out/<category>_step1.{pt,json}`; returns a summary."""
+    writes `out/<category>_step1.{pt,json}`; returns a summary. `threads`: torch CPU threads (None or 0: partlab's
+    policy for step loops, see `partlab.io.cpu_threads`)."""
     from partlab.io import atomic_write_json
     cfg = PoseConfig.named(profile)
     name, verts, faces = template_for(templates, category)
     data = load_pose_data(root, category, cfg.resolutions, cfg.crop_size, max_images, log)
-    hyp = fit_hypotheses(verts.to(device), faces.to(device), {s: m.to(device) for s, m in data.masks.items()}, cfg,
-                         progress=progress, render=render)
+    with cpu_threads("steps", threads):
+        hyp = fit_hypotheses(verts.to(device), faces.to(device), {s: m.to(device) for s, m in data.masks.items()}, cfg,
+                             progress=progress, render=render)
     hyp = Hypotheses(*(x.cpu() if torch.is_tensor(x) else x for x in (hyp.q, hyp.scale, hyp.trans, hyp.z0, hyp.iou, hyp.ambiguity)),
                      hyp.seconds, hyp.hypothesis_steps)
     out = Path(out)
@@ -445,8 +449,9 @@ def load_step1(path) -> dict:
     return d
 
 def run_step2(root, category: str, templates, step1_dir, out, profile: str | PoseConfig = "quick", progress: bool = True,
-              log=print) -> dict:
-    "Pose step 2 from `step1_dir/<category>_step1.pt`; writes `out/<category>_poses.json` and the semantic template."
+              log=print, threads: int | None = None) -> dict:
+    """Pose step 2 from `step1_dir/<category>_step1.pt`; writes `out/<category>_poses.json` and the semantic template.
+    `threads`: as for `run_step1`."""
     from partlab.io import atomic_write_json
     cfg = PoseConfig.named(profile)
     s1 = load_step1(Path(step1_dir) / f"{category}_step1.pt")
@@ -459,7 +464,9 @@ def run_step2(root, category: str, templates, step1_dir, out, profile: str | Pos
     parts = data.parts[[keep_ids[i] for i in s1["ids"]]]
     hyp = Hypotheses(s1["q"], s1["scale"], s1["trans"], s1["z0"], s1["iou"], s1["ambiguity"])
     t0 = time.perf_counter()
-    try: dis = disambiguate(hyp, verts, faces, parts, len(s1["part_names"]), cfg.max_references, progress=progress)
+    try:
+        with cpu_threads("steps", threads):
+            dis = disambiguate(hyp, verts, faces, parts, len(s1["part_names"]), cfg.max_references, progress=progress)
     except ValueError as e: raise DataError(Path(step1_dir) / f"{category}_step1.pt", str(e)) from None
     seconds = time.perf_counter() - t0
     R1, R2 = hyp.rotation(hyp.best), hyp.rotation(dis.best)
@@ -492,6 +499,7 @@ def _step_arguments(s: argparse.ArgumentParser, step: str) -> None:
     s.add_argument("--profile", default="quick", choices=["quick", "full"])
     s.add_argument("--config", default=None, metavar="FILE", help="JSON object of PoseConfig settings that change the profile")
     s.add_argument("--no-progress", action="store_true")
+    add_threads_argument(s)
     if step == "step1":
         s.add_argument("--max-images", type=int, default=0, help="first N records only (0: all)")
         s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -508,10 +516,10 @@ def run_poses(args: argparse.Namespace) -> int:
     for c in cats:
         if args.poses_command == "step1":
             summary = run_step1(args.data, c, args.templates, args.out, cfg, args.max_images, resolve_device(args.device),
-                                progress=not args.no_progress, log=log)
+                                progress=not args.no_progress, log=log, threads=args.threads)
         else:
             summary = run_step2(args.data, c, args.templates, args.step1 or args.out, args.out, cfg,
-                                progress=not args.no_progress, log=log)
+                                progress=not args.no_progress, log=log, threads=args.threads)
         print(json.dumps(summary))
     return 0
 

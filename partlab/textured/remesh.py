@@ -15,7 +15,8 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
-from ..io import DataError, Profile, atomic_path, check_writable, command_group, resolve_device
+from ..io import (DataError, Profile, atomic_path, check_writable, command_group, resolve_device, cpu_threads,
+                        add_threads_argument)
 from ..geometry import random_rotations, intrinsic_matrix, project_points
 from ..meshes import load_mesh, uv_sphere, mirror_index, symmetrize, mesh_edges, face_adjacency, TEMPLATES
 from ..losses import flatness_loss
@@ -264,7 +265,7 @@ class RemeshLosses:
     chamfer: torch.Tensor        # summed over templates
     reg: torch.Tensor            # flatness + length + Laplacian
 
-    def item(self) -> "RemeshLosses": return RemeshLosses(*(float(getattr(self, f.name)) for f in fields(self)))
+    def item(self) -> "RemeshLosses": return RemeshLosses(*(float(torch.as_tensor(getattr(self, f.name)).detach()) for f in fields(self)))
 
 @dataclass
 class RemeshTargets:
@@ -453,9 +454,10 @@ class RemeshResult:
 
 def remesh_templates(specs: list[str], mode: str = "singletpl", profile: str | RemeshConfig = "quick", device: str = "cpu",
                      seed: int = 0, progress: bool = True, out: str | os.PathLike | None = None,
-                     close_holes: bool = False, render: Callable = soft_silhouettes) -> RemeshResult:
+                     close_holes: bool = False, render: Callable = soft_silhouettes, threads: int | None = None) -> RemeshResult:
     """Remesh every template spec (see `resolve_template`) onto the UV sphere with the settings `profile` (a name of
-    `RemeshConfig.PROFILES` or a `RemeshConfig`), score it on held-out views and, with `out`, write `remesh_<name>.png`."""
+    `RemeshConfig.PROFILES` or a `RemeshConfig`), score it on held-out views and, with `out`, write `remesh_<name>.png`.
+    `threads`: torch CPU threads (None or 0: partlab's policy for step loops, see `partlab.io.cpu_threads`)."""
     import matplotlib.pyplot as plt
     from partlab.io import save_figure
     cfg = RemeshConfig.named(profile)
@@ -468,8 +470,9 @@ def remesh_templates(specs: list[str], mode: str = "singletpl", profile: str | R
     if len(set(names)) != len(names):                     # e.g. two files called car.obj: number them
         names = [f"{n}{i}" if names.count(n) > 1 else n for i, n in enumerate(names)]
     verts, faces = [v for _, v, _ in resolved], [f for _, _, f in resolved]
-    fit = fit_templates(verts, faces, cfg, device=device, seed=seed, mode=mode, progress=progress, render=render)
-    metrics = dict(zip(names, evaluate_remesh(fit.verts, verts, faces, cfg, seed=seed)))
+    with cpu_threads("steps", threads):
+        fit = fit_templates(verts, faces, cfg, device=device, seed=seed, mode=mode, progress=progress, render=render)
+        metrics = dict(zip(names, evaluate_remesh(fit.verts, verts, faces, cfg, seed=seed)))
     if out is not None:
         for n, v, f, s in zip(names, verts, faces, fit.verts):
             fig = plot_remeshed(v, f, s, n)
@@ -490,6 +493,7 @@ def _remesh_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--close-holes", action="store_true", help="cap the holes of open mesh files instead of refusing them")
     r.add_argument("--no-progress", action="store_true")
+    add_threads_argument(r)
 
 def run_remesh(args: argparse.Namespace) -> int:
     "`partlab [textured] remesh`: remesh the templates, write the tensor file and the previews beside it, print JSON."
@@ -497,7 +501,8 @@ def run_remesh(args: argparse.Namespace) -> int:
     check_writable(out.parent if str(out.parent) else Path("."))
     cfg = RemeshConfig.from_config_file(args.profile, args.config)
     made = remesh_templates(args.templates, mode=args.mode, profile=cfg, device=resolve_device(args.device),
-                            seed=args.seed, progress=not args.no_progress, out=out.parent, close_holes=args.close_holes)
+                            seed=args.seed, progress=not args.no_progress, out=out.parent, close_holes=args.close_holes,
+                            threads=args.threads)
     save_remeshed(out, made.verts, made.names, made.metrics)
     scores = {n: asdict(s) for n, s in made.metrics.items()}
     print(json.dumps({"file": str(out), "names": list(made.names), "metrics": scores}, indent=1, default=float))

@@ -8,7 +8,7 @@ import hashlib, io, json, math, os, struct, sys, time
 from pathlib import Path
 import numpy as np
 import torch
-from ..io import atomic_write_bytes, atomic_write_text, atomic_write_json
+from ..io import atomic_write_bytes, atomic_write_text, atomic_write_json, cpu_threads, add_threads_argument
 from .car import CAR_PARTS, CAR_PART_ID, MOVABLE_PARTS, CarModel, make_car, articulate_batch
 from ..meshes import face_normals, register_template
 from .templates import AIRPLANE_PARTS, PYBULLET_OBJECTS, load_airplane, load_pybullet_object
@@ -452,17 +452,13 @@ def _hash_tree(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file() and p.name != "world.json"}
 
 def write_world(out: str | os.PathLike, seed: int = 0, profile: str = "quick", progress: bool = True,
-                threads: int | None = 1, **overrides) -> dict:
+                threads: int | None = None, **overrides) -> dict:
     """Write the synthetic world under `out` (kitti360/, pascal3d/, cus_coco/, genren/, records/, world.json).
     `profile`: 'quick' (seconds on a CPU) or 'full'; keyword `overrides` change single sizes (see PROFILES).
-    `threads`: torch CPU threads while writing (default 1: the tensors are small, and on a busy machine extra
-    threads make every operation wait; measured 20x slower rasterisation with 2 threads on a loaded 2-core box);
-    None keeps torch's setting. The files do not depend on it."""
+    `threads`: torch CPU threads while writing (None or 0: partlab's policy for loops of small tensor operations, one
+    thread unless OMP_NUM_THREADS says otherwise; see `partlab.io.cpu_threads`). The files do not depend on it."""
     if profile not in PROFILES: raise ValueError(f"profile must be one of {sorted(PROFILES)}, not {profile!r}")
-    before = torch.get_num_threads()
-    if threads: torch.set_num_threads(threads)
-    try: return _write_world(out, seed, profile, progress, overrides)
-    finally: torch.set_num_threads(before)
+    with cpu_threads("steps", threads): return _write_world(out, seed, profile, progress, overrides)
 
 def _write_world(out, seed: int, profile: str, progress: bool, overrides: dict) -> dict:
     from tqdm.auto import tqdm
@@ -498,7 +494,7 @@ def _write_world(out, seed: int, profile: str, progress: bool, overrides: dict) 
 
 # %% ../../nbs/03d_world_datasets.ipynb #b86112a4
 def _run_world(args) -> int:
-    summary = write_world(args.out, seed=args.seed, profile=args.profile, progress=not args.no_progress)
+    summary = write_world(args.out, seed=args.seed, profile=args.profile, progress=not args.no_progress, threads=args.threads)
     print(f"world written to {Path(args.out).resolve()} in {summary.get('seconds', float('nan')):.1f} s; see world.json", file=sys.stderr)
     return 0
 
@@ -508,6 +504,7 @@ def add_parser(sub) -> None:
                        description="Write KITTI-360, PoseFromShape, COCO (edited CUS), GenRen and detection-record data with exact ground truth.")
     w.add_argument("--out", required=True, help="folder to write (DIR/world.json summarises it)")
     w.add_argument("--seed", type=int, default=0, help="same seed, byte-identical files (default 0)")
+    add_threads_argument(w)
     w.add_argument("--profile", default="quick", choices=["quick", "full"], help="quick: seconds on a CPU; full: KITTI-360 size")
     w.add_argument("--no-progress", action="store_true")
     w.set_defaults(run=_run_world)
