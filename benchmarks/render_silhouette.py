@@ -10,8 +10,9 @@ renderers then compute the same image, and `max_abs_diff` says how closely. Prin
     python benchmarks/render_silhouette.py --device cuda --repeats 10 --views 8
 """
 from __future__ import annotations
-import argparse, json, math, platform, sys, time
+import argparse, json, math, sys, time
 import torch
+from _common import add_common_arguments, environment, idle_and_loaded, threads_for
 from pytorch3d.renderer import BlendParams, SoftSilhouetteShader
 from pytorch3d.structures import Meshes
 from pytorch3d.utils import ico_sphere
@@ -78,10 +79,13 @@ def bench(n_faces: int, size: int, args) -> dict:
 
     ours_fb()                                                              # warm-up (allocations)
     ours_ms, (ours_image, ours_grad) = timed(ours_fb, args.repeats, args.device)
+    loaded = idle_and_loaded(lambda: timed(ours_fb, args.repeats, args.device)[0], args.load) if args.load else None
     p3d_ms, (p3d_image, p3d_grad) = timed(pytorch3d_fb, args.pytorch3d_repeats or args.repeats, args.device)
     return {
         "faces": n_faces, "views": args.views, "size": size,
         "pytorch3d_ms": round(p3d_ms, 2), "fast_ms": round(ours_ms, 2), "speedup": round(p3d_ms / ours_ms, 2),
+        "fast_ms_loaded": None if loaded is None else round(loaded["loaded"], 2),
+        "fast_loaded_over_idle": None if loaded is None else round(loaded["loaded"] / loaded["idle"], 3),
         "max_abs_diff": float((ours_image - p3d_image).abs().max()),
         "grad_cosine": float(torch.nn.functional.cosine_similarity(ours_grad.flatten(), p3d_grad.flatten(), dim=0)),
         "pytorch3d_faces_per_pixel": faces_per_pixel,
@@ -102,10 +106,12 @@ def main(argv=None):
     parser.add_argument("--eps", type=float, default=1e-4, help="faces with coverage probability below eps are cut off")
     parser.add_argument("--probe-faces-per-pixel", type=int, default=64,
                         help="first K of the probe rasterisation (doubled until some slot stays empty)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (0: torch's default); 1 is steadiest on a shared machine")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
-    if args.threads: torch.set_num_threads(args.threads)
+    with threads_for(args): main_in(args)
+
+
+def main_in(args):
     torch.manual_seed(0)
     results = []
     for n_faces in args.faces:
@@ -115,9 +121,7 @@ def main(argv=None):
             print(f"{n_faces} faces, {size} px: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     print(json.dumps({
         "benchmark": "soft silhouette forward+backward: PyTorch3D SoftSilhouetteShader vs partlab.render.fast_soft_silhouette",
-        "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(),
-        "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version(),
-        "sigma_px2": args.sigma, "eps": args.eps, "repeats": args.repeats,
+        **environment(args, args.device), "sigma_px2": args.sigma, "eps": args.eps, "repeats": args.repeats,
         "pytorch3d_repeats": args.pytorch3d_repeats or args.repeats, "results": results,
     }, indent=1))
 

@@ -1,0 +1,35 @@
+"""The benchmark scripts' shared parts and the prepared GPU check, without timing anything (times are never asserted)."""
+import subprocess, sys
+from pathlib import Path
+import pytest
+import torch
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT/"benchmarks"))
+import _common
+
+def test_busy_processes_start_and_stop():
+    with _common.busy_processes(2) as procs:
+        assert len(procs) == 2 and all(p.poll() is None for p in procs)     # running
+    assert all(p.poll() is not None for p in procs)                          # stopped and reaped
+
+def test_idle_and_loaded_reports_both_and_the_ratio():
+    calls = []
+    def measure():
+        calls.append(1); return 2.0 * len(calls)
+    assert _common.idle_and_loaded(measure, 0) == {"idle": 2.0, "loaded": None, "loaded_over_idle": None}
+    assert _common.idle_and_loaded(measure, 1) == {"idle": 4.0, "loaded": 6.0, "loaded_over_idle": 1.5}
+
+def test_benchmarks_run_under_the_thread_policy(monkeypatch):
+    import argparse
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    ap = argparse.ArgumentParser(); _common.add_common_arguments(ap)
+    before = torch.get_num_threads()
+    with _common.threads_for(ap.parse_args([])): assert torch.get_num_threads() == 1
+    with _common.threads_for(ap.parse_args(["--threads", "2"])): assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == before
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_gpu_check_refuses_without_cuda():
+    res = subprocess.run(["bash", str(ROOT/"benchmarks"/"gpu_check.sh")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 3 and "no CUDA device is visible" in res.stderr and res.stdout == ""
