@@ -15,10 +15,11 @@ from .core import read_png, read_image, write_png, read_lines, parse_floats
 
 # %% auto #0
 __all__ = ['SEQUENCE_FORMAT', 'VSRD_SEQUENCES', 'IMAGE_SIZE', 'CAR_SEMANTIC_ID', 'MAX_INSTANCES', 'KITTI_ID_TO_LABEL',
-           'SEMANTIC_ID_TO_KITTI_ID', 'UNIT_CUBE', 'CAM_TO_WORLD_AXES', 'image_path', 'instance_path', 'poses_path',
-           'boxes_path', 'perspective_path', 'read_perspective', 'read_intrinsics', 'read_poses', 'write_perspective',
-           'write_poses', 'read_instance_map', 'instance_mask_stack', 'instance_masks', 'Box3D', 'read_boxes_3d',
-           'boxes_at_frame', 'write_boxes_xml', 'Kitti360Frame', 'Kitti360', 'list_sequences', 'list_frames',
+           'SEMANTIC_ID_TO_KITTI_ID', 'LABEL_NAMES', 'ANNOTATION_TO_EVALUATION', 'UNIT_CUBE', 'CAM_TO_WORLD_AXES',
+           'label_name', 'image_path', 'instance_path', 'poses_path', 'boxes_path', 'perspective_path',
+           'read_perspective', 'read_intrinsics', 'read_poses', 'perspective_text', 'write_perspective', 'write_poses',
+           'read_instance_map', 'instance_mask_stack', 'instance_masks', 'Box3D', 'read_boxes_3d', 'boxes_at_frame',
+           'boxes_for_frame', 'write_boxes_xml', 'Kitti360Frame', 'Kitti360', 'list_sequences', 'list_frames',
            'frame_record', 'project_points', 'write_example_kitti360']
 
 # %% ../../nbs/04a_datasets_kitti360.ipynb #a8b8d40e
@@ -37,6 +38,13 @@ KITTI_ID_TO_LABEL = {1: (7, "road"), 2: (9, "parking"), 3: (8, "sidewalk"), 4: (
     32: (16, "tunnel"), 33: (31, "train"), 34: (28, "bus"), 35: (42, "unknown construction"), 36: (43, "unknown vehicle"),
     37: (44, "unknown object")}
 SEMANTIC_ID_TO_KITTI_ID = {sid: kid for kid, (sid, _) in KITTI_ID_TO_LABEL.items()}
+# label id -> name for every id an instance map can hold (KITTI-360's label table, as kitti360scripts.helpers.labels)
+LABEL_NAMES = {0: "unlabeled", 1: "ego vehicle", 2: "rectification border", 3: "out of roi", 4: "static", 5: "dynamic",
+    6: "ground", 18: "polegroup", -1: "license plate", **{sid: name for sid, name in KITTI_ID_TO_LABEL.values()}}
+
+def label_name(value: int) -> str:
+    "The class name of an instance-map value (`semantic_id * 1000 + k`), e.g. 26001 -> car, 7000 -> road."
+    return LABEL_NAMES.get(int(value) // MAX_INSTANCES, "unknown")
 
 def image_path(root, sequence: str, frame: int, camera: str = "image_00") -> Path:
     return Path(root)/"data_2d_raw"/sequence/camera/"data_rect"/f"{frame:010d}.png"
@@ -97,12 +105,20 @@ def read_poses(path: str | os.PathLike) -> dict[int, np.ndarray]:
     if not poses: raise DataError(path, "pose file has no poses")
     return poses
 
-def write_perspective(path: str | os.PathLike, K: np.ndarray, R_rect: np.ndarray | None = None) -> Path:
-    "Write a minimal `perspective.txt` for camera 00 (P_rect_00 = [K | 0], R_rect_00)."
-    P = np.concatenate([np.asarray(K, np.float64), np.zeros((3, 1))], 1)
+def perspective_text(K: np.ndarray, size: tuple[int, int], R_rect: np.ndarray | None = None, baseline: float = 0.59) -> str:
+    """`perspective.txt` of the rectified stereo pair 00/01 sharing `K (3, 3)`: image size `size` (H, W), `R_rect`
+    (default identity) and camera 01 `baseline` metres to the right (P_rect_01 = [K | (-fx * baseline, 0, 0)])."""
+    P0 = np.concatenate([np.asarray(K, np.float64), np.zeros((3, 1))], 1)
+    P1 = P0.copy(); P1[0, 3] = -P0[0, 0] * baseline
     R = np.eye(3) if R_rect is None else np.asarray(R_rect, np.float64)
-    fmt = lambda a: " ".join(f"{x:.12e}" for x in a.ravel())
-    return atomic_write_text(path, f"P_rect_00: {fmt(P)}\nR_rect_00: {fmt(R)}\n")
+    fmt = lambda a: " ".join(f"{x:.12e}" for x in np.asarray(a, np.float64).ravel())
+    return "".join(f"S_rect_{c}: {fmt([size[1], size[0]])}\nR_rect_{c}: {fmt(R)}\nP_rect_{c}: {fmt(P)}\n"
+                   for c, P in (("00", P0), ("01", P1)))
+
+def write_perspective(path: str | os.PathLike, K: np.ndarray, size: tuple[int, int] = IMAGE_SIZE,
+                      R_rect: np.ndarray | None = None, baseline: float = 0.59) -> Path:
+    "Write `perspective_text(K, size, R_rect, baseline)` to `path` (atomically)."
+    return atomic_write_text(path, perspective_text(K, size, R_rect, baseline))
 
 def write_poses(path: str | os.PathLike, poses: dict[int, np.ndarray]) -> Path:
     "Write `{frame: (4, 4)}` as `cam0_to_world.txt` lines (frame + 16 numbers), frames in order."
@@ -149,6 +165,14 @@ class Box3D:
         return (self.timestamp, self.timestamp) if self.timestamp >= 0 else (self.start_frame, self.end_frame)
     @property
     def global_id(self) -> int: return self.semantic_id * MAX_INSTANCES + self.instance_id
+    @property
+    def evaluation_corners(self) -> np.ndarray:
+        """`(8, 3)` world corners in KITTI-360's evaluation order, the order VSRD's tools write and
+        `partlab.geometry.box_corners` uses: 0-3 the top face, 0, 1, 4, 5 the front; so the order carries the heading."""
+        return self.corners[ANNOTATION_TO_EVALUATION]
+
+# XML ("annotation") vertex order -> evaluation order (kitti360scripts' evaluation and VSRD's make_annotations.py)
+ANNOTATION_TO_EVALUATION = [0, 2, 7, 5, 1, 3, 6, 4]
 
 def _opencv_matrix(path: Path, obj: ET.Element, tag: str, shape: tuple[int, int]) -> np.ndarray:
     node = obj.find(tag)
@@ -202,8 +226,22 @@ def boxes_at_frame(boxes: list[Box3D], frame: int, semantic_id: int = CAR_SEMANT
             out[box.instance_id] = box
     return out
 
+def boxes_for_frame(boxes: list[Box3D], frame: int) -> dict[int, Box3D]:
+    """`{global_id: box}` of every class at `frame`, keyed like the instance maps (26001): the dynamic box of that
+    timestamp, else a static box whose window holds the frame, else a static box with that id (VSRD's
+    make_annotations.py ignores the windows); among equals the last in the file, as the original's dictionary keeps."""
+    out, rank = {}, {}
+    for box in boxes:
+        first, last = box.frames
+        r = 3 if box.timestamp == frame else 0 if not box.is_static else 2 if first <= frame <= last else 1
+        if r and r >= rank.get(box.global_id, 0): out[box.global_id], rank[box.global_id] = box, r
+    return out
+
 # %% ../../nbs/04a_datasets_kitti360.ipynb #49583016
-UNIT_CUBE = np.array([[x, y, z] for x in (0.5, -0.5) for y in (0.5, -0.5) for z in (0.5, -0.5)])  # (8, 3)
+# the unit box in the vertex order of KITTI-360's XML (object x forward, y left, z up): faces 0-1-3-2 (front) and
+# 4-5-7-6 (back), edges 0-5, 1-4, 2-7, 3-6 (kitti360scripts draws these lines)
+UNIT_CUBE = np.array([[0.5, 0.5, 0.5], [0.5, 0.5, -0.5], [0.5, -0.5, 0.5], [0.5, -0.5, -0.5],
+                      [-0.5, 0.5, -0.5], [-0.5, 0.5, 0.5], [-0.5, -0.5, -0.5], [-0.5, -0.5, 0.5]])
 
 def _matrix_xml(tag: str, a: np.ndarray) -> str:
     data = " ".join(f"{x:.9g}" for x in np.asarray(a, np.float64).ravel())
@@ -330,7 +368,7 @@ def write_example_kitti360(root: str | os.PathLike, n_frames: int = 4, size: tup
             image[v0:v1, u0:u1] = (200, 40, 40) if inst == 1 else (40, 60, 200)
         write_png(image_path(root, sequence, f), image)
         write_png(instance_path(root, sequence, f), imap.astype(np.uint16))
-    write_perspective(perspective_path(root), K)
+    write_perspective(perspective_path(root), K, size)
     write_poses(poses_path(root, sequence), {f: T for f, T in poses.items() if f not in unposed})
     write_boxes_xml(boxes_path(root, sequence), box_dicts)
     return {"sequence": sequence, "K": K, "poses": poses, "corners": corners, "size": size}

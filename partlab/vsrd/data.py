@@ -4,7 +4,7 @@
 
 # %% ../../nbs/40_vsrd_data.ipynb #f40a0879
 from __future__ import annotations
-import json, logging, os
+import json, logging, math, os
 from dataclasses import dataclass
 from pathlib import Path
 import cv2
@@ -13,22 +13,25 @@ import torch
 import torch.nn.functional as F
 from pycocotools import mask as mask_utils
 from ..io import DataError, atomic_write_json, atomic_write_text
-from ..geometry import box_corners, invert_rigid, rays_through, rectified_extrinsics, remove_pitch
-from ..datasets.kitti360 import (Kitti360, KITTI_ID_TO_LABEL, MAX_INSTANCES, boxes_at_frame, instance_path)
+from ..geometry import (box_corners, box_from_corners, invert_rigid, rays_through, rectified_extrinsics, remove_pitch,
+                              wrap_angle)
+from ..datasets.kitti360 import Kitti360, ANNOTATION_TO_EVALUATION, boxes_for_frame, instance_path, label_name
 from ..datasets.coco_cus import mask_to_rle
 
 log = logging.getLogger("partlab.vsrd")
 
 # %% auto #0
-__all__ = ['log', 'LABEL_NAMES', 'canonical_boxes', 'rle_to_mask', 'annotation_path', 'annotate_frame', 'annotate',
-           'read_annotation', 'SamplingRule', 'valid_instances', 'candidate_sources', 'pick_sources', 'sample_sequence',
-           'sample', 'refine_mask', 'soft_mask', 'mask_box', 'View', 'load_view', 'FrameBatch', 'SkipFrame',
-           'make_frame_batch', 'pool_rays']
+__all__ = ['log', 'canonical_boxes', 'rle_to_mask', 'annotation_path', 'annotate_frame', 'annotate', 'read_annotation',
+           'SamplingRule', 'valid_instances', 'candidate_sources', 'pick_sources', 'sample_sequence', 'sample',
+           'refine_mask', 'soft_mask', 'mask_box', 'View', 'load_view', 'FrameBatch', 'SkipFrame', 'make_frame_batch',
+           'pool_rays']
 
 # %% ../../nbs/40_vsrd_data.ipynb #068b2f62
 def canonical_boxes(corners: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Centre `(N, 3)`, size `(N, 3)` (width, height, length) and yaw `(N,)` of boxes given by 8 corners in any
-    order, `corners: (N, 8, 3)` in a frame whose y axis is vertical (boxes rotate about y only)."""
+    order, `corners: (N, 8, 3)` in a frame whose y axis is vertical (boxes rotate about y only). The yaw is the corner
+    order's heading (front face 0, 1, 4, 5, as `box_from_corners` reads it) up to the fit: for corners in KITTI-360's
+    evaluation order it is the box's heading; for corners in any other order it is right up to 180 degrees."""
     center = corners.mean(1)
     rel = corners - center[:, None]
     height = rel[..., 1].amax(1) - rel[..., 1].amin(1)
@@ -40,11 +43,11 @@ def canonical_boxes(corners: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, 
     length_axis = torch.where(long_is_e1[:, None], e1, e2)
     length, width = torch.maximum(e1.norm(dim=-1), e2.norm(dim=-1)), torch.minimum(e1.norm(dim=-1), e2.norm(dim=-1))
     yaw = torch.atan2(length_axis[:, 0], length_axis[:, 1])                                  # length along +z at yaw 0
+    ordered = box_from_corners(corners)[2]                                                   # the heading of the order
+    yaw = wrap_angle(torch.where(wrap_angle(yaw - ordered).abs() > math.pi / 2, yaw + math.pi, yaw))
     return center, torch.stack([width, height, length], -1), yaw
 
 # %% ../../nbs/40_vsrd_data.ipynb #3658655b
-LABEL_NAMES = {sid: name for sid, name in KITTI_ID_TO_LABEL.values()}
-
 def rle_to_mask(rle: dict) -> np.ndarray:
     "Boolean `(H, W)` mask of a COCO RLE with string `counts`."
     return mask_utils.decode({"size": rle["size"], "counts": rle["counts"].encode("ascii")}).astype(bool)
@@ -53,21 +56,20 @@ def annotation_path(out: str | os.PathLike, sequence: str, frame: int) -> Path:
     return Path(out)/"annotations"/sequence/"image_00"/"data_rect"/f"{frame:010d}.json"
 
 def annotate_frame(dataset: Kitti360, sequence: str, frame: int) -> dict:
-    "The original annotation record of one frame (masks of every labelled instance, ground-truth boxes of the cars)."
+    """The original annotation record of one frame: a mask for every value of the instance map (every class, keyed by
+    the map's id, e.g. `"26001"`), and a box for each of those instances that the XML has, its corners in KITTI-360's
+    evaluation order in the camera frame, so that the corner order keeps the XML box's heading."""
     record = dataset.frame_record(sequence, frame)
     world_to_cam = np.linalg.inv(record.cam_to_world)
-    masks = {}
-    for value in np.unique(record.instance_map):
-        sid, iid = divmod(int(value), MAX_INSTANCES)
-        if iid == 0 or sid not in LABEL_NAMES: continue
-        masks.setdefault(LABEL_NAMES[sid], {})[str(iid)] = mask_to_rle(record.instance_map == value)
-    boxes = {}
-    R_rect = remove_pitch(torch.as_tensor(world_to_cam)[None])[0].numpy()
-    for iid, box in boxes_at_frame(dataset.boxes(sequence), frame).items():
-        cam = box.corners @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
-        center, size, yaw = canonical_boxes(torch.as_tensor(cam @ R_rect.T)[None])            # in the pitch-free frame
-        canon = box_corners(center, size, yaw)[0].numpy() @ R_rect                            # back to the camera
-        boxes.setdefault(box.name, {})[str(iid)] = canon.tolist()
+    known = boxes_for_frame(dataset.boxes(sequence), frame)
+    masks, boxes = {}, {}
+    for value in np.unique(record.instance_map).tolist():
+        name = label_name(value)
+        masks.setdefault(name, {})[str(value)] = mask_to_rle(record.instance_map == value)
+        boxes.setdefault(name, {})
+        if value in known:
+            corners = known[value].evaluation_corners @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
+            boxes[name][str(value)] = corners.tolist()
     return {"image_path": str(Path("data_2d_raw")/sequence/"image_00"/"data_rect"/f"{frame:010d}.png"),
             "intrinsic_matrix": np.asarray(record.K, float).tolist(), "extrinsic_matrix": world_to_cam.tolist(),
             "masks": masks, "boxes_3d": boxes}
@@ -105,7 +107,9 @@ def read_annotation(path: str | os.PathLike) -> dict:
 # %% ../../nbs/40_vsrd_data.ipynb #8675e210
 @dataclass
 class SamplingRule:
-    "The original's defaults: overlap ratio R=0.5, N=16 sources, M=128 px minimum area, B=16 px minimum box side."
+    """The original's defaults: overlap ratio R=0.5, N=16 sources, M=128 px minimum area, B=16 px minimum box side,
+    the side measured as the original measures it: max - min of the mask's pixel coordinates (a 17-px-wide mask has
+    side 16)."""
     min_overlap: float = 0.5
     num_sources: int = 16
     min_area: int = 128
@@ -113,16 +117,23 @@ class SamplingRule:
     class_name: str = "car"
 
     @property
-    def tag(self) -> str: return f"R{int(self.min_overlap * 100)}-N{self.num_sources}-M{self.min_area}-B{self.min_box_side}"
+    def tag(self) -> str:
+        "The folder name of the sampled lists, rounded as the original rounds it (0.29 -> R29)."
+        return f"R{self.min_overlap * 100:.0f}-N{self.num_sources}-M{self.min_area}-B{self.min_box_side}"
+
+    def accepts(self, mask: np.ndarray) -> bool:
+        "Whether a boolean mask `(H, W)` is large enough to be labelled (area and box side)."
+        rows, cols = np.nonzero(mask)
+        return len(rows) >= self.min_area and len(rows) > 0 and min(np.ptp(rows), np.ptp(cols)) >= self.min_box_side
 
 def valid_instances(ann: dict, rule: SamplingRule) -> frozenset[int]:
-    "Ids of the instances of `rule.class_name` large enough to be labelled in this frame."
+    "Ids of the instances of `rule.class_name` that `rule` accepts in this frame (read from the RLEs, not decoded)."
     out = set()
     for iid, rle in ann["masks"].get(rule.class_name, {}).items():
         coded = {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
         if mask_utils.area(coded) < rule.min_area: continue
-        x, y, w, h = mask_utils.toBbox(coded)
-        if min(w, h) >= rule.min_box_side: out.add(int(iid))
+        x, y, w, h = mask_utils.toBbox(coded)                                  # w = max - min + 1
+        if min(w, h) - 1 >= rule.min_box_side: out.add(int(iid))
     return frozenset(out)
 
 def candidate_sources(frames: list[int], valid: dict[int, frozenset], target: int, min_overlap: float) -> list[int]:
@@ -139,12 +150,13 @@ def candidate_sources(frames: list[int], valid: dict[int, frozenset], target: in
     return sorted(out)
 
 def pick_sources(candidates: list[int], n: int) -> list[int]:
-    "The middle frame of each of `n` contiguous, nearly equal chunks of `candidates`."
+    "The middle frame of each of `n` contiguous, nearly equal chunks of `candidates` (what the original loader takes)."
     return [int(chunk[len(chunk) // 2]) for chunk in np.array_split(np.asarray(candidates), n) if len(chunk)]
 
 def sample_sequence(annotations: dict[int, dict], rule: SamplingRule = SamplingRule()) -> list[dict]:
     """Targets of one sequence: `[{"target", "sources", "group", "instance_ids"}]`, one per group of frames that see
-    the same valid cars, each target the group's middle frame."""
+    the same valid cars, each target the group's middle frame, `sources` every candidate source frame (a loader
+    takes `pick_sources(sources, rule.num_sources)` of them), in the original's order (by the group's first frame)."""
     frames = sorted(annotations)
     valid = {f: valid_instances(annotations[f], rule) for f in frames}
     eligible = {f: c for f in frames if len(c := candidate_sources(frames, valid, f, rule.min_overlap)) >= rule.num_sources}
@@ -152,16 +164,19 @@ def sample_sequence(annotations: dict[int, dict], rule: SamplingRule = SamplingR
     for f in eligible: groups.setdefault(tuple(sorted(valid[f])), []).append(f)
     out = []
     for ids, members in groups.items():
-        members = sorted(members)
         target = members[len(members) // 2]
-        out.append({"target": target, "sources": pick_sources(eligible[target], rule.num_sources), "group": members,
-                    "instance_ids": list(ids)})
-    return sorted(out, key=lambda s: s["target"])
+        out.append({"target": target, "sources": eligible[target], "group": members, "instance_ids": list(ids)})
+    return out
+
+def _image_name(root, sequence: str, frame: int) -> str:
+    "An image's name as the original lists it: the dataset root as given, joined with its relative path."
+    return os.path.join(os.fspath(root), "data_2d_raw", sequence, "image_00", "data_rect", f"{frame:010d}.png")
 
 def sample(root: str | os.PathLike, rule: SamplingRule = SamplingRule(), annotations_root: str | os.PathLike | None = None,
            sequences: list[str] | None = None) -> dict[str, list[dict]]:
     """Sample every annotated sequence under `annotations_root` (default `root`) and write the original's lists to
-    `filenames/<rule tag>/<seq>/{grouped,sampled}_image_filenames.txt` plus `samples.json` beside them."""
+    `filenames/<rule tag>/<seq>/{grouped,sampled}_image_filenames.txt` plus `samples.json` beside them. Image names
+    in the lists start with `root` as given, like the original's."""
     ann_root = Path(annotations_root or root)/"annotations"
     if not ann_root.is_dir(): raise DataError(ann_root, "no annotations: run `partlab vsrd annotate` first")
     result = {}
@@ -172,7 +187,7 @@ def sample(root: str | os.PathLike, rule: SamplingRule = SamplingRule(), annotat
         samples = sample_sequence(anns, rule)
         result[seq_dir.name] = samples
         out = Path(annotations_root or root)/"filenames"/rule.tag/seq_dir.name
-        img = lambda f: f"data_2d_raw/{seq_dir.name}/image_00/data_rect/{f:010d}.png"
+        img = lambda f: _image_name(root, seq_dir.name, f)
         atomic_write_text(out/"grouped_image_filenames.txt", "".join(
             f"{','.join(map(str, s['instance_ids']))} {','.join(img(f) for f in s['group'])}\n" for s in samples))
         atomic_write_text(out/"sampled_image_filenames.txt", "".join(
@@ -254,8 +269,7 @@ def make_frame_batch(views: list[View], instance_ids: list[int] | None = None, r
     target = views[0]
     H, W = target.image_size
     refined = [{i: refine_mask(m) for i, m in v.masks.items() if m.any()} for v in views]
-    ok = lambda m, first: m.sum() >= (rule.min_area if first else 1) and (np.ptp(np.nonzero(m)[0]) + 1 >= (rule.min_box_side if first else 1)) \
-        and (np.ptp(np.nonzero(m)[1]) + 1 >= (rule.min_box_side if first else 1))
+    ok = lambda m, first: rule.accepts(m) if first else bool(m.any())          # the target by the sampling rule
     ids = [i for i in (instance_ids if instance_ids is not None else sorted(refined[0])) if i in refined[0] and ok(refined[0][i], True)]
     if not ids: raise SkipFrame(f"frame {target.frame}: no car instance large enough in the target view")
     F_, N = len(views), len(ids)

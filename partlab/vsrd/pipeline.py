@@ -13,7 +13,7 @@ from ..io import (DataError, atomic_write_json, atomic_write_text, command_group
                         add_threads_argument)
 from ..geometry import box_iou_3d, box_iou_bev, kitti_from_corners, kitti_label_line, kitti_alpha
 from .data import (SamplingRule, SkipFrame, annotate, annotation_path, read_annotation, load_view,
-                               make_frame_batch, sample, rle_to_mask, mask_box, refine_mask, canonical_boxes)
+                               make_frame_batch, sample, rle_to_mask, mask_box, refine_mask, canonical_boxes, pick_sources)
 from .model import VSRDConfig, PROFILES, optimize_frame, project_boxes_2d
 from ..geometry import box_corners, rectified_extrinsics, invert_rigid, remove_pitch, transform_points, project_points
 log = logging.getLogger("partlab.vsrd")
@@ -45,7 +45,7 @@ def label_target(root: Path, sequence: str, sample_rec: dict, config: VSRDConfig
     "Optimise one target frame; raises `SkipFrame` with the reason when it cannot be labelled."
     target = sample_rec["target"]
     views = []
-    for f in [target, *sample_rec["sources"]]:
+    for f in [target, *pick_sources(sample_rec["sources"], rule.num_sources)]:     # 16 of the candidates, as the original loader
         path = annotation_path(root, sequence, f)
         if not path.exists():
             if f == target: raise SkipFrame(f"frame {target}: no annotation at {path}")
@@ -310,7 +310,7 @@ def _run_annotate(args) -> int:
 
 def _run_sample(args) -> int:
     _logging()
-    print(json.dumps({seq: len(samples) for seq, samples in sample(_ann(args), _rule(args)).items()})); return 0
+    print(json.dumps({seq: len(samples) for seq, samples in sample(args.root, _rule(args), args.annotations).items()})); return 0
 
 def _run_label(args) -> int:
     config = VSRDConfig.from_config_file(args.profile, args.config)                              # refused before any work

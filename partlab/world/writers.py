@@ -13,6 +13,7 @@ from .car import CAR_PARTS, CAR_PART_ID, MOVABLE_PARTS, CarModel, make_car, arti
 from ..meshes import face_normals, register_template
 from .templates import AIRPLANE_PARTS, PYBULLET_OBJECTS, load_airplane, load_pybullet_object
 from ..geometry import intrinsic_matrix, pixel_rays, project_points, viewpoint_to_pose
+from ..datasets.kitti360 import UNIT_CUBE, write_perspective
 from .scenes import (render_objects, render_packed, shade_faces, composite, random_backgrounds, load_photo,
                                   cover_crop)
 
@@ -21,8 +22,8 @@ __all__ = ['PROFILES', 'KITTI_FOCAL', 'KITTI_CX', 'KITTI_CY', 'KITTI_WIDTH', 'CA
            'BOX_FACES', 'P3D_COLUMNS', 'png_bytes', 'write_png', 'to_uint8', 'write_json', 'tensor_bytes',
            'sample_surface', 'outer_surface', 'ply_bytes', 'random_views', 'mask_bbox', 'object_models',
            'render_object_set', 'render_object_chunks', 'car_to_world', 'box_to_world', 'camera_poses',
-           'street_background', 'perspective_txt', 'bboxes_xml', 'parked_cars', 'write_kitti360', 'box_corners_world',
-           'write_object_sets', 'rle', 'write_cus_coco', 'write_genren', 'write_world', 'add_parser']
+           'street_background', 'bboxes_xml', 'parked_cars', 'write_kitti360', 'box_corners_world', 'write_object_sets',
+           'rle', 'write_cus_coco', 'write_genren', 'write_world', 'add_parser']
 
 # %% ../../nbs/03d_world_datasets.ipynb #e0248a42
 def png_bytes(img: np.ndarray) -> bytes:
@@ -133,9 +134,8 @@ def render_object_chunks(models: list, n: int, image_hw, generator: torch.Genera
         yield (o, *render_object_set(models, m, image_hw, generator, elevation, None if fractions is None else fractions[o:o + m]))
 
 # %% ../../nbs/03d_world_datasets.ipynb #6894267a
-BOX_VERTICES = torch.tensor([[0.5, 0.5, 0.5], [0.5, 0.5, -0.5], [0.5, -0.5, 0.5], [0.5, -0.5, -0.5],
-                             [-0.5, 0.5, -0.5], [-0.5, 0.5, 0.5], [-0.5, -0.5, -0.5], [-0.5, -0.5, 0.5]])
-"KITTI-360 unit-box vertex order (local x forward, y left, z up)."
+BOX_VERTICES = torch.as_tensor(UNIT_CUBE, dtype=torch.float32)
+"KITTI-360 unit-box vertex order (local x forward, y left, z up): `partlab.datasets.kitti360.UNIT_CUBE`."
 BOX_FACES = torch.tensor([[0, 1, 3], [0, 3, 2], [4, 5, 7], [4, 7, 6], [0, 2, 7], [0, 7, 5],
                           [1, 4, 6], [1, 6, 3], [0, 5, 4], [0, 4, 1], [2, 3, 6], [2, 6, 7]])
 
@@ -189,17 +189,6 @@ def street_background(cam_to_world: torch.Tensor, K: torch.Tensor, height: int, 
         dark = (1 - ((r - 0.85) / 0.3).clamp(0, 1)).amax(-1)                                # 1 inside, 0 outside
         ground = ground * (1 - 0.55 * dark[..., None])
     return torch.where(hit[..., None], ground, sky.expand(len(cam_to_world), -1, -1, -1))
-
-def perspective_txt(K: torch.Tensor, height: int, width: int, baseline: float = 0.59) -> str:
-    "KITTI-360 `calibration/perspective.txt` for rectified cameras 00 and 01 sharing `K (3, 3)`."
-    f = lambda xs: " ".join(f"{float(x):.6e}" for x in xs)
-    P0 = torch.cat([K, torch.zeros(3, 1)], 1)
-    P1 = P0.clone(); P1[0, 3] = -K[0, 0] * baseline
-    lines = []
-    for cam, P in (("00", P0), ("01", P1)):
-        lines += [f"image_{cam}: {cam}", f"S_rect_{cam}: {f([width, height])}", f"R_rect_{cam}: {f(torch.eye(3).reshape(-1))}",
-                  f"P_rect_{cam}: {f(P.reshape(-1))}"]
-    return "\n".join(lines) + "\n"
 
 def _opencv_matrix(tag: str, m: torch.Tensor, dt: str) -> str:
     fmt = (lambda x: str(int(x))) if dt == "u" else (lambda x: f"{float(x):.9g}")
@@ -283,7 +272,7 @@ def write_kitti360(root, seed: int, sequence: int, n_frames: int, n_cars: int, i
             write_png(sem / f"{f:010d}.png", ids.numpy().astype(np.uint16))
             visible[f] = torch.bincount(out.instance[b].reshape(-1), minlength=n_cars + 1)[1:]
             if progress is not None: progress.update(1)
-    atomic_write_text(root / "calibration" / "perspective.txt", perspective_txt(K, H, W))
+    write_perspective(root / "calibration" / "perspective.txt", K.double().numpy(), (H, W))
     atomic_write_text(root / "data_poses" / seq / "cam0_to_world.txt",
                       "".join(f"{f} " + " ".join(f"{float(x):.9g}" for x in poses[f].reshape(-1).tolist()) + "\n" for f in range(n_frames)))
     seen = visible > 0
