@@ -7,6 +7,7 @@ from conftest import run_partlab
 from partlab.datasets.kitti360 import write_example_kitti360, instance_path, read_instance_map
 from partlab.datasets.core import write_png
 from partlab.geometry import parse_kitti_label_line
+from partlab.vsrd.data import pick_sources
 
 RULE = ["--num-sources", "3", "--min-area", "20", "--min-box-side", "4"]
 
@@ -82,7 +83,7 @@ def test_bad_frames_are_skipped_with_a_reason(tiny, tmp_path, damage):
         assert run_partlab("vsrd", "annotate", "--root", broken, "--overwrite", "--no-progress").returncode == 0
         expected = "no car instance large enough"
     else:                                                  # fewer source frames than required
-        for f in first["sources"][:2]:
+        for f in pick_sources(first["sources"], 3)[:2]:     # two of the 3 the loader takes from the candidates
             (broken/"annotations"/truth["sequence"]/"image_00"/"data_rect"/f"{f:010d}.json").unlink()
         expected = "source frames, 3 needed"
     out = tmp_path/"out"
