@@ -15,13 +15,13 @@ from ..geometry import box_iou_3d, box_iou_bev, kitti_from_corners, kitti_label_
 from .data import (SamplingRule, SkipFrame, annotate, annotation_path, read_annotation, load_view,
                                make_frame_batch, sample, rle_to_mask, mask_box, refine_mask, canonical_boxes, pick_sources)
 from .model import VSRDConfig, PROFILES, optimize_frame, project_boxes_2d
+from .kitti_eval import kitti_evaluate, kitti_report
 from ..geometry import box_corners, rectified_extrinsics, invert_rigid, remove_pitch, transform_points, project_points
 log = logging.getLogger("partlab.vsrd")
 
 # %% auto #0
 __all__ = ['log', 'dist_info', 'label_path', 'load_samples', 'label_target', 'label', 'slurm_script', 'predictions_path',
-           'predict', 'kitti_lines', 'convert', 'average_precision_r40', 'greedy_true_positives', 'evaluate',
-           'draw_frame', 'visualize', 'add_parser']
+           'predict', 'kitti_lines', 'convert', 'box_quality', 'evaluate', 'draw_frame', 'visualize', 'add_parser']
 
 # %% ../../nbs/42_vsrd.ipynb #f5a856d6
 def dist_info() -> tuple[int, int]:
@@ -192,67 +192,50 @@ def convert(root: str | os.PathLike, out: str | os.PathLike) -> int:
     return n
 
 # %% ../../nbs/42_vsrd.ipynb #af55624d
-def average_precision_r40(scores: np.ndarray, tp: np.ndarray, n_gt: int) -> float:
-    "KITTI's AP|R40: mean over recall 1/40..1 of the best precision at that recall or above."
-    if n_gt == 0: return float("nan")
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    tp = np.asarray(tp, float)[order]
-    cum_tp = np.cumsum(tp)
-    precision = cum_tp / np.arange(1, len(tp) + 1)
-    recall = cum_tp / n_gt
-    ap = 0.0
-    for r in np.linspace(1 / 40, 1, 40):
-        ok = precision[recall >= r - 1e-12]
-        ap += ok.max() if ok.size else 0.0
-    return ap / 40
-
-def greedy_true_positives(iou: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
-    "Per prediction (rows of `iou (P, G)`), taken by falling score: does it claim a still-free GT with IoU >= threshold?"
-    tp, free = np.zeros(iou.shape[0], bool), np.ones(iou.shape[1], bool)
-    for p in np.argsort(-scores, kind="stable"):
-        if not free.any(): break
-        cand = np.where(free, iou[p], -1.0)
-        g = int(cand.argmax())
-        if cand[g] >= threshold: tp[p], free[g] = True, False
-    return tp
-
-def evaluate(root: str | os.PathLike, out: str | os.PathLike, ap_thresholds=(0.3, 0.5)) -> dict:
-    "Score every prediction file under `out` against the annotations of `root`; writes `out/evaluation.json`."
-    root, out = Path(root), Path(out)
+def box_quality(root: Path, out: Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Best-match 3D and BEV IoU `(G,)` of every visible ground-truth car of every predicted frame (0 when unmatched),
+    and the 3D IoUs per target frame."""
     ious3d, iousbev, per_target = [], [], {}
-    ap_rows = {t: ([], []) for t in ap_thresholds}; n_gt = 0
     for pred_file in sorted((out/"predictions").glob("*/image_00/data_rect/*.json")):
         seq, frame = pred_file.parts[-4], int(pred_file.stem)
         pred = json.loads(pred_file.read_text())
         ann = read_annotation(annotation_path(root, seq, frame))
-        E = torch.as_tensor(ann["extrinsic_matrix"])[None]
-        R_rect = remove_pitch(E)[0].double()
+        R_rect = remove_pitch(torch.as_tensor(ann["extrinsic_matrix"])[None])[0].double()
         visible = {i for i, r in ann["masks"].get("car", {}).items() if rle_to_mask(r).any()}
         gt_ids = sorted((i for i in ann["boxes_3d"].get("car", {}) if i in visible), key=int)
         if not gt_ids: continue
         gt = torch.as_tensor([ann["boxes_3d"]["car"][i] for i in gt_ids], dtype=torch.float64) @ R_rect.T
         pc = torch.as_tensor(pred["boxes_3d"]["car"], dtype=torch.float64).reshape(-1, 8, 3) @ R_rect.T
-        scores = np.asarray(pred["confidences"]["car"], float)
         gt = box_corners(*canonical_boxes(gt)); pc = box_corners(*canonical_boxes(pc)) if len(pc) else pc
-        iou3 = box_iou_3d(pc, gt).numpy() if len(pc) else np.zeros((0, len(gt)))
-        ioub = box_iou_bev(pc, gt).numpy() if len(pc) else np.zeros((0, len(gt)))
         best3, bestb = np.zeros(len(gt)), np.zeros(len(gt))
         if len(pc):
+            iou3, ioub = box_iou_3d(pc, gt).numpy(), box_iou_bev(pc, gt).numpy()
             r, c = linear_sum_assignment(-iou3)
             best3[c], bestb[c] = iou3[r, c], ioub[r, c]
-        ious3d += best3.tolist(); iousbev += bestb.tolist(); n_gt += len(gt)
+        ious3d += best3.tolist(); iousbev += bestb.tolist()
         per_target.setdefault(f"{seq}/{pred.get('target', frame)}", []).extend(best3.tolist())
-        for t in ap_thresholds:
-            ap_rows[t][0].extend(scores.tolist()); ap_rows[t][1].extend(greedy_true_positives(iou3, scores, t).tolist())
-    ious3d, iousbev = np.asarray(ious3d), np.asarray(iousbev)
-    result = {"frames": len(set(k for k in per_target)), "boxes": int(n_gt),
-              "mean_iou_3d": float(ious3d.mean()) if n_gt else float("nan"),
-              "mean_iou_bev": float(iousbev.mean()) if n_gt else float("nan"),
-              "acc_3d_25": float((ious3d >= 0.25).mean()) if n_gt else float("nan"),
-              "acc_3d_50": float((ious3d >= 0.5).mean()) if n_gt else float("nan"),
-              **{f"ap3d_r40_{int(t * 100)}": average_precision_r40(np.asarray(ap_rows[t][0]), np.asarray(ap_rows[t][1]), n_gt)
-                 for t in ap_thresholds},
-              "per_target_mean_iou_3d": {k: float(np.mean(v)) for k, v in per_target.items()}}
+    return np.asarray(ious3d), np.asarray(iousbev), per_target
+
+def evaluate(root: str | os.PathLike, out: str | os.PathLike, overlaps=(0.5, 0.3), difficulty: str = "moderate") -> dict:
+    """Box quality of `out/predictions` against `root`'s annotations, and KITTI's evaluation of the label files
+    `partlab vsrd convert` wrote (`ap3d_r40_50`, `apbev_r40_50`, `aos_r40_50`, ... at `difficulty`; all under `kitti`).
+    Writes and returns `out/evaluation.json`."""
+    root, out = Path(root), Path(out)
+    labels = out/"kitti_labels"
+    if not (labels/"annotations").is_dir(): raise DataError(labels, "no KITTI label files: run `partlab vsrd convert` first")
+    ious3d, iousbev, per_target = box_quality(root, out)
+    kitti = kitti_evaluate(labels/"annotations", labels/"predictions", min_overlaps=overlaps)
+    n = len(ious3d)
+    result = {"frames": len(per_target), "boxes": n, "mean_iou_3d": float(ious3d.mean()) if n else float("nan"),
+              "mean_iou_bev": float(iousbev.mean()) if n else float("nan"),
+              "acc_3d_25": float((ious3d >= 0.25).mean()) if n else float("nan"),
+              "acc_3d_50": float((ious3d >= 0.5).mean()) if n else float("nan"), "difficulty": difficulty,
+              "kitti_ground_truths": int(kitti.num_gt[0, kitti.difficulties.index(difficulty)])}
+    for t in overlaps:
+        tag = f"{round(t * 100)}"
+        result |= {f"ap3d_r40_{tag}": kitti.ap("3d", difficulty, t) / 100, f"apbev_r40_{tag}": kitti.ap("bev", difficulty, t) / 100,
+                   f"aos_r40_{tag}": kitti.aos("bbox", difficulty, t) / 100}
+    result |= {"kitti": kitti.to_dict(), "per_target_mean_iou_3d": {k: float(np.mean(v)) for k, v in per_target.items()}}
     atomic_write_json(out/"evaluation.json", result)
     return result
 
@@ -336,7 +319,10 @@ def _run_visualize(args) -> int:
 def _run_evaluate(args) -> int:
     _logging()
     result = evaluate(_ann(args), args.out)
-    print(json.dumps({k: v for k, v in result.items() if k != "per_target_mean_iou_3d"}, indent=1)); return 0
+    print(json.dumps({k: v for k, v in result.items() if k not in ("per_target_mean_iou_3d", "kitti")}, indent=1))
+    labels = Path(args.out)/"kitti_labels"
+    print(kitti_report(kitti_evaluate(labels/"annotations", labels/"predictions", min_overlaps=(0.5, 0.3))), file=sys.stderr)
+    return 0
 
 def _run_slurm(args) -> int:
     print(slurm_script(args.root, args.out, args.nodes, args.gpus_per_node, args.time, args.partition), end=""); return 0
