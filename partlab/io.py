@@ -14,7 +14,7 @@ from pathlib import Path
 __all__ = ['METRIC_KINDS', 'THREAD_POLICY', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json',
            'DataError', 'Metric', 'write_metrics', 'read_metrics', 'run_dir', 'resolve_device', 'save_figure',
            'UsageError', 'check_writable', 'Profile', 'command_group', 'resolve_threads', 'cpu_threads',
-           'add_threads_argument']
+           'add_threads_argument', 'TensorBoardLog', 'add_tensorboard_argument', 'read_scalars']
 
 # %% ../nbs/06_io.ipynb #582f015b
 @contextmanager
@@ -233,3 +233,40 @@ def add_threads_argument(p) -> None:
     "The `--threads N` flag every long-running command takes (0, the default: partlab's policy, see `resolve_threads`)."
     p.add_argument("--threads", type=int, default=0, metavar="N",
                    help="CPU threads for torch (default 0: OMP_NUM_THREADS if set, else 1 for step loops)")
+
+# %% ../nbs/06_io.ipynb #ec483521
+class TensorBoardLog:
+    """Scalars for TensorBoard under `log_dir/run` (`torch.utils.tensorboard.SummaryWriter`), or nothing at all when
+    `log_dir` is empty. Use as a context manager (it flushes and closes the event file)."""
+    def __init__(self, log_dir: str | os.PathLike | None = None, run: str = ""):
+        self.writer, self.path = None, None
+        if log_dir:
+            try: from torch.utils.tensorboard import SummaryWriter
+            except ImportError as err:
+                raise UsageError(f"--tensorboard needs the tensorboard package ({err}); pip install tensorboard") from None
+            self.path = Path(log_dir)/run if run else Path(log_dir)
+            self.writer = SummaryWriter(str(self.path))
+
+    def __bool__(self) -> bool: return self.writer is not None
+
+    def scalars(self, prefix: str, values: dict, step: int) -> None:
+        "Log every finite number of `values` as `prefix/name` at `step`."
+        if self.writer is None: return
+        for name, v in values.items():
+            if isinstance(v, (int, float)) and math.isfinite(v): self.writer.add_scalar(f"{prefix}/{name}", v, step)
+
+    def close(self) -> None:
+        if self.writer is not None: self.writer.close()
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.close()
+
+def add_tensorboard_argument(p) -> None:
+    "The `--tensorboard DIR` flag of every long-running command."
+    p.add_argument("--tensorboard", default=None, metavar="DIR", help="write TensorBoard scalars under DIR")
+
+def read_scalars(log_dir: str | os.PathLike) -> dict[str, list[tuple[int, float]]]:
+    "Every scalar logged under `log_dir` (all runs below it): `{run/tag: [(step, value), ...]}`, read with tensorboard's own reader."
+    from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
+    mux = EventMultiplexer().AddRunsFromDirectory(str(log_dir)); mux.Reload()
+    return {f"{run}/{tag}" if run != "." else tag: [(e.step, e.value) for e in mux.Scalars(run, tag)]
+            for run, tags in mux.Runs().items() for tag in tags.get("scalars", [])}

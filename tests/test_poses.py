@@ -29,8 +29,14 @@ def setup(tmp_path_factory):
 
 def test_step1_then_step2_write_their_records(setup, tmp_path):
     d, records = setup
-    res = run_partlab("poses", "step1", "--data", d / "world", "--templates", d / "templates.pt", "--out", tmp_path, "--no-progress")
+    res = run_partlab("poses", "step1", "--data", d / "world", "--templates", d / "templates.pt", "--out", tmp_path, "--no-progress",
+                      "--tensorboard", tmp_path / "tb")
     assert res.returncode == 0, res.stderr
+    from partlab.io import read_scalars
+    from partlab.textured.poses import PoseConfig
+    logged = read_scalars(tmp_path / "tb")                                           # one point per optimisation step
+    assert {"car/step1/loss_mean", "car/step1/active", "car/step1/size"} <= set(logged)
+    assert [s for s, _ in logged["car/step1/loss_mean"]] == list(range(PoseConfig.named("quick").steps))
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["images"] == N_IMAGES and summary["skipped"] == 0 and 0 <= summary["acc30"] <= 1
     step1 = json.loads((tmp_path / "car_step1.json").read_text())

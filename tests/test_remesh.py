@@ -1,5 +1,5 @@
 "Bad input for the remeshing chapter: open meshes, unknown specs, broken remeshed-template files."
-import tempfile
+import json, tempfile
 from pathlib import Path
 import pytest
 import torch
@@ -89,3 +89,18 @@ def test_textured_spelling_and_unknown_setting(tmp_path):
     res = run_partlab("remesh", "--templates", "car", "--out", tmp_path / "t.pt", "--config", tmp_path / "bad.json")
     assert res.returncode == 2 and "'steps'" in res.stderr and "bad.json" in res.stderr
     assert not (tmp_path / "t.pt").exists()
+
+
+def test_cli_writes_every_steps_losses_to_tensorboard(tmp_path):
+    "A short remesh with --tensorboard: one scalar per step of each stage, read back with tensorboard's reader."
+    from conftest import run_partlab
+    from partlab.io import read_scalars
+    cfg = {"n_views": 4, "view_batch": 2, "resolution": 32, "chamfer_steps": 3, "silhouette_steps": 2, "n_points": 200,
+           "eval_views": 2, "eval_resolution": 32}
+    (tmp_path / "short.json").write_text(json.dumps(cfg))
+    res = run_partlab("remesh", "--templates", "car", "--out", tmp_path / "t.pt", "--config", tmp_path / "short.json",
+                      "--no-progress", "--tensorboard", tmp_path / "tb")
+    assert res.returncode == 0, res.stderr
+    logged = read_scalars(tmp_path / "tb")
+    assert {"chamfer/total", "chamfer/chamfer", "silhouette/total", "silhouette/silhouette"} <= set(logged)
+    assert [s for s, _ in logged["chamfer/total"]] == [0, 1, 2] and [s for s, _ in logged["silhouette/total"]] == [0, 1]

@@ -30,10 +30,17 @@ def label_files(out):
 def test_the_whole_pipeline(tiny, tmp_path):
     root, truth, cfg = tiny
     out = tmp_path/"out"
-    res = run_partlab("vsrd", "label", "--root", root, "--out", out, "--profile", "quick", "--config", cfg, "--device", "cpu", "--no-progress", *RULE)
+    res = run_partlab("vsrd", "label", "--root", root, "--out", out, "--profile", "quick", "--config", cfg, "--device", "cpu", "--no-progress",
+                      "--tensorboard", tmp_path/"tb", *RULE)
     assert res.returncode == 0, res.stderr
     counts = json.loads(res.stdout.strip().splitlines()[-1])
     assert counts["labelled"] >= 1 and counts["resumed"] == 0
+    from partlab.io import read_scalars
+    logged = read_scalars(tmp_path/"tb")                      # one run per frame; steps 0, 10, 20 and the last (29)
+    frames = {k.split("/frame/")[0] for k in logged}
+    assert len(frames) == counts["labelled"] and all(f.startswith(truth["sequence"] + "/") for f in frames)
+    some = next(iter(frames))
+    assert [s for s, _ in logged[f"{some}/frame/loss"]] == [0, 10, 20, 29] and f"{some}/frame/iou_3d" in logged
     lab = json.loads((out/"labels"/truth["sequence"]/f"{json.loads((root/'filenames'/'R50-N3-M20-B4'/truth['sequence']/'samples.json').read_text())[0]['target']:010d}.json").read_text())
     assert np.asarray(lab["corners_cam"]).shape[1:] == (8, 3) and lab["steps"] <= 30
     for step in ("predict", "convert", "evaluate", "visualize"):

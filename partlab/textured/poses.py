@@ -18,7 +18,7 @@ from ..render.raster import rasterize_triangles, pixel_barycentrics
 from ..meshes import mirror_index
 from ..datasets.records import read_records, load_record, records_folder
 from ..io import (DataError, Profile, UsageError, atomic_path, check_writable, command_group, resolve_device,
-                        cpu_threads, add_threads_argument)
+                        cpu_threads, add_threads_argument, TensorBoardLog, add_tensorboard_argument)
 from .remesh import TEXTURED_HELP, load_remeshed, silhouette_iou
 
 # %% auto #0
@@ -216,7 +216,7 @@ def _hypothesis_iou(verts, faces, params, masks, image_of, active, sigma, render
 
 def fit_hypotheses(verts: torch.Tensor, faces: torch.Tensor, masks: dict[int, torch.Tensor], cfg: PoseConfig,
                    rotations: torch.Tensor | None = None, progress: bool = False,
-                   render: Callable = culled_soft_silhouette) -> Hypotheses:
+                   render: Callable = culled_soft_silhouette, tensorboard: TensorBoardLog | None = None) -> Hypotheses:
     """Step 1. `verts: (V, 3)` template, `faces: (F, 3)`, `masks`: render size -> `(N, size, size)` soft masks (every
     size in `cfg.resolutions`); `rotations: (H, 3, 3)` starting rotations (default: 8 x 5 grid); `render` as in
     `hypothesis_losses`."""
@@ -240,6 +240,7 @@ def fit_hypotheses(verts: torch.Tensor, faces: torch.Tensor, masks: dict[int, to
         opt.zero_grad(); losses.total.sum().backward(); opt.step()
         constrain_hypotheses_(params, frozen, active)
         n_hyp_steps += len(idx)
+        if tensorboard: tensorboard.scalars("step1", {"loss_mean": losses.total.mean().item(), "active": len(idx), "size": size}, step)
     size = cfg.resolutions[-1]
     iou = _hypothesis_iou(verts, faces, params, masks[size], image_of, torch.ones_like(active), cfg.sigma, render).view(N, H)
     q, s, t, z = (x.reshape(N, H, *x.shape[1:]) for x in unpack_hypotheses(params.detach()))
@@ -411,17 +412,18 @@ def _save_torch(path: Path, obj) -> Path:
 
 def run_step1(root, category: str, templates, out, profile: str | PoseConfig = "quick", max_images: int = 0,
               device: str = "cpu", progress: bool = True, log=print, render: Callable = culled_soft_silhouette,
-              threads: int | None = None) -> dict:
+              threads: int | None = None, tensorboard: str | os.PathLike | None = None) -> dict:
     """Pose step 1 for every record of `category` under `root` with the settings `profile` (a name or a `PoseConfig`);
     writes `out/<category>_step1.{pt,json}`; returns a summary. `threads`: torch CPU threads (None or 0: partlab's
-    policy for step loops, see `partlab.io.cpu_threads`)."""
+    policy for step loops, see `partlab.io.cpu_threads`); `tensorboard`: a folder for TensorBoard scalars (run
+    `<category>`: `step1/loss_mean`, `step1/active`, `step1/size` per step)."""
     from partlab.io import atomic_write_json
     cfg = PoseConfig.named(profile)
     name, verts, faces = template_for(templates, category)
     data = load_pose_data(root, category, cfg.resolutions, cfg.crop_size, max_images, log)
-    with cpu_threads("steps", threads):
+    with cpu_threads("steps", threads), TensorBoardLog(tensorboard, category) as tb:
         hyp = fit_hypotheses(verts.to(device), faces.to(device), {s: m.to(device) for s, m in data.masks.items()}, cfg,
-                             progress=progress, render=render)
+                             progress=progress, render=render, tensorboard=tb)
     hyp = Hypotheses(*(x.cpu() if torch.is_tensor(x) else x for x in (hyp.q, hyp.scale, hyp.trans, hyp.z0, hyp.iou, hyp.ambiguity)),
                      hyp.seconds, hyp.hypothesis_steps)
     out = Path(out)
@@ -449,9 +451,10 @@ def load_step1(path) -> dict:
     return d
 
 def run_step2(root, category: str, templates, step1_dir, out, profile: str | PoseConfig = "quick", progress: bool = True,
-              log=print, threads: int | None = None) -> dict:
+              log=print, threads: int | None = None, tensorboard: str | os.PathLike | None = None) -> dict:
     """Pose step 2 from `step1_dir/<category>_step1.pt`; writes `out/<category>_poses.json` and the semantic template.
-    `threads`: as for `run_step1`."""
+    `threads`: as for `run_step1`; `tensorboard`: a folder for TensorBoard scalars (run `<category>`: the summary as
+    `step2/*`)."""
     from partlab.io import atomic_write_json
     cfg = PoseConfig.named(profile)
     s1 = load_step1(Path(step1_dir) / f"{category}_step1.pt")
@@ -488,6 +491,7 @@ def run_step2(root, category: str, templates, step1_dir, out, profile: str | Pos
                        new_errors=int(((e1 <= 30) & (e2 > 30)).sum()))
         for k, rec in enumerate(images): rec["error_deg"] = round(float(e2[k]), 3)
     atomic_write_json(out / f"{category}_poses.json", {"category": category, "template": name, "summary": summary, "images": images})
+    with TensorBoardLog(tensorboard, category) as tb: tb.scalars("step2", summary, 0)
     return summary
 
 # %% ../../nbs/11_poses.ipynb #869d2915
@@ -499,7 +503,7 @@ def _step_arguments(s: argparse.ArgumentParser, step: str) -> None:
     s.add_argument("--profile", default="quick", choices=["quick", "full"])
     s.add_argument("--config", default=None, metavar="FILE", help="JSON object of PoseConfig settings that change the profile")
     s.add_argument("--no-progress", action="store_true")
-    add_threads_argument(s)
+    add_threads_argument(s); add_tensorboard_argument(s)
     if step == "step1":
         s.add_argument("--max-images", type=int, default=0, help="first N records only (0: all)")
         s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -516,10 +520,10 @@ def run_poses(args: argparse.Namespace) -> int:
     for c in cats:
         if args.poses_command == "step1":
             summary = run_step1(args.data, c, args.templates, args.out, cfg, args.max_images, resolve_device(args.device),
-                                progress=not args.no_progress, log=log, threads=args.threads)
+                                progress=not args.no_progress, log=log, threads=args.threads, tensorboard=args.tensorboard)
         else:
             summary = run_step2(args.data, c, args.templates, args.step1 or args.out, args.out, cfg,
-                                progress=not args.no_progress, log=log, threads=args.threads)
+                                progress=not args.no_progress, log=log, threads=args.threads, tensorboard=args.tensorboard)
         print(json.dumps(summary))
     return 0
 

@@ -16,7 +16,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from ..io import (DataError, Profile, atomic_path, check_writable, command_group, resolve_device, cpu_threads,
-                        add_threads_argument)
+                        add_threads_argument, TensorBoardLog, add_tensorboard_argument)
 from ..geometry import random_rotations, intrinsic_matrix, project_points
 from ..meshes import load_mesh, uv_sphere, mirror_index, symmetrize, mesh_edges, face_adjacency, TEMPLATES
 from ..losses import flatness_loss
@@ -309,8 +309,9 @@ class RemeshFit:
     history: dict[str, list[RemeshLosses]]       # stage -> the losses of each of its steps
 
 def _fit_stage(params: list, make_verts: Callable, stage: str, steps: int, lr: float, views: Callable, step_args: dict,
-               after_step: Callable | None = None, bar=None) -> list[RemeshLosses]:
-    "Adam on `params` for `steps` steps of `remesh_step(make_verts(), stage, views(), **step_args)` -> each step's losses."
+               after_step: Callable | None = None, bar=None, tensorboard: TensorBoardLog | None = None) -> list[RemeshLosses]:
+    """Adam on `params` for `steps` steps of `remesh_step(make_verts(), stage, views(), **step_args)` -> each step's
+    losses (also to `tensorboard` as `<stage>/*`)."""
     opt = torch.optim.Adam(params, lr=lr)
     history = []
     for _ in range(steps):
@@ -318,13 +319,16 @@ def _fit_stage(params: list, make_verts: Callable, stage: str, steps: int, lr: f
         opt.zero_grad(); losses.total.backward(); opt.step()
         if after_step is not None: after_step()
         history.append(losses.item())
+        if tensorboard: tensorboard.scalars(stage, asdict(history[-1]), len(history) - 1)
         if bar is not None: bar.update(1); bar.set_postfix_str(f"{stage} loss={history[-1].total:.2g}", refresh=False)
     return history
 
 def fit_templates(verts: list, faces: list, cfg: RemeshConfig = RemeshConfig(), device: str = "cpu", seed: int = 0,
-                  mode: str = "singletpl", progress: bool = True, render: Callable = soft_silhouettes) -> RemeshFit:
+                  mode: str = "singletpl", progress: bool = True, render: Callable = soft_silhouettes,
+                  tensorboard: TensorBoardLog | None = None) -> RemeshFit:
     """Deform the UV sphere to every template (`verts`: T tensors `(V_t, 3)`, normalised; `faces`: T `(F_t, 3)`) with
-    the soft renderer `render` (the signature of `soft_silhouettes`): rigid, Chamfer, then silhouette stage."""
+    the soft renderer `render` (the signature of `soft_silhouettes`): rigid, Chamfer, then silhouette stage; each
+    step's losses go to `tensorboard` (`rigid/*`, `chamfer/*`, `silhouette/*`) when given."""
     from tqdm.auto import tqdm
     if mode not in ("singletpl", "multitpl"): raise ValueError(f"mode must be singletpl or multitpl, not {mode!r}")
     topo = SphereTopology.build(device)
@@ -337,13 +341,13 @@ def fit_templates(verts: list, faces: list, cfg: RemeshConfig = RemeshConfig(), 
     lo, hi = (torch.stack([getattr(v.float().to(device), m)(0).values for v in verts]) for m in ("min", "max"))
     scale, shift = ((hi - lo) / 2).requires_grad_(True), ((hi + lo) / 2)[:, 1:].clone().requires_grad_(True)   # x stays 0
     rigid = lambda: topo.verts[None] * scale[:, None] + F.pad(shift, (1, 0))[:, None]
-    history = {"rigid": _fit_stage([scale, shift], rigid, "rigid", cfg.rigid_steps, cfg.rigid_lr, views, step_args, None, bar)}
+    history = {"rigid": _fit_stage([scale, shift], rigid, "rigid", cfg.rigid_steps, cfg.rigid_lr, views, step_args, None, bar, tensorboard)}
     base = rigid().detach()
     offset = torch.zeros_like(base, requires_grad=True)
     def symmetrize_():
         with torch.no_grad(): offset.copy_(symmetrize(base + offset, topo.mirror) - base)
     for stage, steps, lr in (("chamfer", cfg.chamfer_steps, cfg.chamfer_lr), ("silhouette", cfg.silhouette_steps, cfg.silhouette_lr)):
-        history[stage] = _fit_stage([offset], lambda: base + offset, stage, steps, lr, views, step_args, symmetrize_, bar)
+        history[stage] = _fit_stage([offset], lambda: base + offset, stage, steps, lr, views, step_args, symmetrize_, bar, tensorboard)
     bar.close()
     return RemeshFit((base + offset).detach().cpu(), history)
 
@@ -454,10 +458,12 @@ class RemeshResult:
 
 def remesh_templates(specs: list[str], mode: str = "singletpl", profile: str | RemeshConfig = "quick", device: str = "cpu",
                      seed: int = 0, progress: bool = True, out: str | os.PathLike | None = None,
-                     close_holes: bool = False, render: Callable = soft_silhouettes, threads: int | None = None) -> RemeshResult:
+                     close_holes: bool = False, render: Callable = soft_silhouettes, threads: int | None = None,
+                     tensorboard: str | os.PathLike | None = None) -> RemeshResult:
     """Remesh every template spec (see `resolve_template`) onto the UV sphere with the settings `profile` (a name of
     `RemeshConfig.PROFILES` or a `RemeshConfig`), score it on held-out views and, with `out`, write `remesh_<name>.png`.
-    `threads`: torch CPU threads (None or 0: partlab's policy for step loops, see `partlab.io.cpu_threads`)."""
+    `threads`: torch CPU threads (None or 0: partlab's policy for step loops, see `partlab.io.cpu_threads`);
+    `tensorboard`: a folder for TensorBoard scalars (each stage's losses per step)."""
     import matplotlib.pyplot as plt
     from partlab.io import save_figure
     cfg = RemeshConfig.named(profile)
@@ -470,8 +476,9 @@ def remesh_templates(specs: list[str], mode: str = "singletpl", profile: str | R
     if len(set(names)) != len(names):                     # e.g. two files called car.obj: number them
         names = [f"{n}{i}" if names.count(n) > 1 else n for i, n in enumerate(names)]
     verts, faces = [v for _, v, _ in resolved], [f for _, _, f in resolved]
-    with cpu_threads("steps", threads):
-        fit = fit_templates(verts, faces, cfg, device=device, seed=seed, mode=mode, progress=progress, render=render)
+    with cpu_threads("steps", threads), TensorBoardLog(tensorboard) as tb:
+        fit = fit_templates(verts, faces, cfg, device=device, seed=seed, mode=mode, progress=progress, render=render,
+                            tensorboard=tb)
         metrics = dict(zip(names, evaluate_remesh(fit.verts, verts, faces, cfg, seed=seed)))
     if out is not None:
         for n, v, f, s in zip(names, verts, faces, fit.verts):
@@ -493,7 +500,7 @@ def _remesh_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--close-holes", action="store_true", help="cap the holes of open mesh files instead of refusing them")
     r.add_argument("--no-progress", action="store_true")
-    add_threads_argument(r)
+    add_threads_argument(r); add_tensorboard_argument(r)
 
 def run_remesh(args: argparse.Namespace) -> int:
     "`partlab [textured] remesh`: remesh the templates, write the tensor file and the previews beside it, print JSON."
@@ -502,7 +509,7 @@ def run_remesh(args: argparse.Namespace) -> int:
     cfg = RemeshConfig.from_config_file(args.profile, args.config)
     made = remesh_templates(args.templates, mode=args.mode, profile=cfg, device=resolve_device(args.device),
                             seed=args.seed, progress=not args.no_progress, out=out.parent, close_holes=args.close_holes,
-                            threads=args.threads)
+                            threads=args.threads, tensorboard=args.tensorboard)
     save_remeshed(out, made.verts, made.names, made.metrics)
     scores = {n: asdict(s) for n, s in made.metrics.items()}
     print(json.dumps({"file": str(out), "names": list(made.names), "metrics": scores}, indent=1, default=float))

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torchvision.ops import distance_box_iou_loss, box_iou
 from scipy.optimize import linear_sum_assignment
 from ..geometry import box_corners, rotation_y, transform_points, project_points
-from ..io import Profile
+from ..io import Profile, TensorBoardLog
 from ..render.implicit import neus_alpha, render_weights
 from .data import FrameBatch, pool_rays
 
@@ -426,6 +426,12 @@ class FrameHistory:
             self.iou_step.append(step); self.iou_3d.append(matched_iou(losses.boxes.corners.detach(), losses.perm, batch).nanmean().item())
         return value
 
+    def last(self) -> dict[str, float]:
+        "The last recorded step's numbers by name (`iou_3d` only when it was recorded at that step)."
+        out = {"loss": self.loss[-1], "silhouette": self.silhouette[-1], "box": self.box[-1]}
+        if self.iou_step and self.iou_step[-1] == self.step[-1]: out["iou_3d"] = self.iou_3d[-1]
+        return out
+
 @dataclass
 class EarlyStop:
     """Stop once the loss has settled: its moving average (0.7 old, 0.3 new, per evaluation) fell by less than `tol`
@@ -458,8 +464,9 @@ class FrameResult:
     history: FrameHistory
 
 def optimize_frame(batch: FrameBatch, config: VSRDConfig = VSRDConfig(), seed: int = 0, progress: bool = False,
-                   log_every: int = 0, renderer=render_instances) -> FrameResult:
-    "Fit boxes (and residual fields) to one target frame: `frame_step`, Adam and its schedule, history, early stop."
+                   log_every: int = 0, renderer=render_instances, tensorboard: TensorBoardLog | None = None) -> FrameResult:
+    """Fit boxes (and residual fields) to one target frame: `frame_step`, Adam and its schedule, history, early stop.
+    Every evaluated step's losses (and mean 3D IoU, with ground truth) also go to `tensorboard` as `frame/*`."""
     from tqdm.auto import tqdm
     gen = torch.Generator(device=batch.K.device).manual_seed(seed)
     model = init_frame(batch, config, seed)
@@ -474,6 +481,7 @@ def optimize_frame(batch: FrameBatch, config: VSRDConfig = VSRDConfig(), seed: i
         perm = losses.perm
         if step % config.eval_every == 0 or step == config.steps - 1:
             loss = history.record(step, losses, batch)                            # one sync every eval_every steps
+            if tensorboard: tensorboard.scalars("frame", history.last(), step)
             if log_every and step % log_every == 0: bar.write(f"step {step}: loss {loss:.4f}")
             if stop.update(step, loss, run_progress(config, step)): break
     return FrameResult(model.boxes().detach(), batch.instance_ids[perm], step + 1, time.perf_counter() - t0, history)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 from ..io import (DataError, atomic_write_json, atomic_write_text, command_group, resolve_device, cpu_threads,
-                        add_threads_argument)
+                        add_threads_argument, TensorBoardLog, add_tensorboard_argument)
 from ..geometry import box_iou_3d, box_iou_bev, kitti_from_corners, kitti_label_line, kitti_alpha
 from .data import (SamplingRule, SkipFrame, annotate, annotation_path, read_annotation, load_view,
                                make_frame_batch, sample, rle_to_mask, mask_box, refine_mask, canonical_boxes, pick_sources)
@@ -41,8 +41,9 @@ def load_samples(root: Path, rule: SamplingRule) -> list[tuple[str, dict]]:
     return out
 
 def label_target(root: Path, sequence: str, sample_rec: dict, config: VSRDConfig, rule: SamplingRule, device: str,
-                 seed: int) -> dict:
-    "Optimise one target frame; raises `SkipFrame` with the reason when it cannot be labelled."
+                 seed: int, progress: bool = False, tensorboard: TensorBoardLog | None = None) -> dict:
+    """Optimise one target frame (a step progress bar with `progress`, scalars to `tensorboard`); raises `SkipFrame`
+    with the reason when it cannot be labelled."""
     target = sample_rec["target"]
     views = []
     for f in [target, *pick_sources(sample_rec["sources"], rule.num_sources)]:     # 16 of the candidates, as the original loader
@@ -55,7 +56,7 @@ def label_target(root: Path, sequence: str, sample_rec: dict, config: VSRDConfig
         raise SkipFrame(f"frame {target}: {len(views) - 1} source frames, {rule.num_sources} needed")
     width = views[0].image_size[1]
     batch = make_frame_batch(views, sample_rec["instance_ids"], rule, temperature=10.0 * width / 1408, device=device)  # 10 px at 1408
-    result = optimize_frame(batch, config, seed=seed)
+    result = optimize_frame(batch, config, seed=seed, progress=progress, tensorboard=tensorboard)
     corners_cam = transform_points(batch.rect_to_cam[0], result.boxes.corners)    # rectified -> target camera
     return {"sequence": sequence, "target": target, "sources": [v.frame for v in views[1:]], "group": sample_rec["group"],
             "instance_ids": result.instance_ids.tolist(), "corners_rect": result.boxes.corners.tolist(),
@@ -64,9 +65,10 @@ def label_target(root: Path, sequence: str, sample_rec: dict, config: VSRDConfig
 
 def label(root: str | os.PathLike, out: str | os.PathLike, config: VSRDConfig = VSRDConfig.PROFILES["full"],
           rule: SamplingRule = SamplingRule(), device: str = "cpu", seed: int = 0, max_targets: int = 0,
-          progress: bool = True, threads: int | None = None) -> dict:
+          progress: bool = True, threads: int | None = None, tensorboard: str | os.PathLike | None = None) -> dict:
     """Label this rank's share of the sampled targets of `root` into `out/labels/`, skipping finished ones.
     `threads`: torch CPU threads (None or 0: partlab's policy for step loops, see `partlab.io.cpu_threads`).
+    `tensorboard`: a folder for TensorBoard scalars, one run per frame (`<seq>/<frame>`: `frame/loss`, `frame/iou_3d`, ...).
     Returns counts: `labelled`, `resumed` (already there), `skipped` (with reasons) and this rank's `frames`."""
     from tqdm.auto import tqdm
     root, out = Path(root), Path(out)
@@ -83,8 +85,8 @@ def label(root: str | os.PathLike, out: str | os.PathLike, config: VSRDConfig = 
         done, skipped = label_path(out, seq, rec["target"]), label_path(out, seq, rec["target"], skip=True)
         if done.exists() or skipped.exists(): counts["resumed"] += 1; continue
         try:
-            with cpu_threads("steps", threads):
-                result = label_target(root, seq, rec, config, rule, device, seed + rec["target"])
+            with cpu_threads("steps", threads), TensorBoardLog(tensorboard, f"{seq}/{rec['target']:010d}") as tb:
+                result = label_target(root, seq, rec, config, rule, device, seed + rec["target"], progress, tb)
         except SkipFrame as why:
             log.warning("vsrd label: skipped %s/%d: %s", seq, rec["target"], why)
             atomic_write_json(skipped, {"sequence": seq, "target": rec["target"], "reason": str(why)})
@@ -299,7 +301,7 @@ def _run_label(args) -> int:
     config = VSRDConfig.from_config_file(args.profile, args.config)                              # refused before any work
     _logging()
     counts = label(_ann(args), args.out, config, _rule(args), resolve_device(args.device), args.seed, args.max_targets,
-                   progress=not args.no_progress, threads=args.threads)
+                   progress=not args.no_progress, threads=args.threads, tensorboard=args.tensorboard)
     # one write per rank: under torchrun every rank shares the pipe, and a single short write is not interleaved
     line = json.dumps({k: v for k, v in counts.items() if k != "frames"} | {"frames": len(counts["frames"])})
     sys.stdout.write(line + "\n"); sys.stdout.flush()
@@ -353,7 +355,7 @@ def add_parser(sub) -> None:
     lab.add_argument("--config", default=None, help="JSON file of VSRDConfig fields overriding the profile")
     lab.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     lab.add_argument("--seed", type=int, default=0); lab.add_argument("--max-targets", type=int, default=0)
-    lab.add_argument("--no-progress", action="store_true"); add_threads_argument(lab)
+    lab.add_argument("--no-progress", action="store_true"); add_threads_argument(lab); add_tensorboard_argument(lab)
     lab.set_defaults(run=_run_label)
     for name, text, run in (("predict", "per-frame predictions with confidences", _run_predict), ("convert", "KITTI label lines", _run_convert),
                             ("evaluate", "mean IoU, accuracy, AP_3D against the annotations' boxes", _run_evaluate)):
