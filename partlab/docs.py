@@ -13,10 +13,10 @@ from .notebooks import kernel_name, project_root, list_notebooks
 from .io import atomic_write_text
 
 # %% auto #0
-__all__ = ['SKIP_FLAGS', 'SKIP_TAG', 'cell_directives', 'test_flags', 'cell_runs', 'prepare_notebook', 'notebook_title',
-           'NotebookFailed', 'kernel_env', 'execute_notebook', 'find_notebooks', 'package_digest', 'cache_key',
-           'cache_path', 'NotebookResult', 'run_notebooks', 'report_results', 'test_notebooks', 'exported_modules',
-           'mkdocs_config', 'replace_site', 'build_docs', 'add_parser']
+__all__ = ['SKIP_FLAGS', 'SKIP_TAG', 'MATHJAX_CONFIG', 'cell_directives', 'test_flags', 'cell_runs', 'prepare_notebook',
+           'notebook_title', 'NotebookFailed', 'kernel_env', 'execute_notebook', 'find_notebooks', 'package_digest',
+           'cache_key', 'cache_path', 'NotebookResult', 'run_notebooks', 'report_results', 'test_notebooks',
+           'exported_modules', 'mathjax_assets', 'mkdocs_config', 'replace_site', 'build_docs', 'add_parser']
 
 # %% ../nbs/91_docs.ipynb #b42e4f3f
 _DIRECTIVE = re.compile(r"^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*)$")
@@ -226,6 +226,29 @@ def exported_modules(root: Path) -> list[str]:
     exec((root/"partlab"/"_modidx.py").read_text(), ns)
     return sorted(ns["d"]["syms"])
 
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+_MATHJAX_MARKDOWN = """// MathJax for the Markdown pages (API reference, home): the site's own copy, loaded once, next to this file.
+(function () {
+  if (window.MathJax && window.MathJax.Hub) return;          // a notebook page has loaded it already
+  var me = document.currentScript.src, base = me.substring(0, me.lastIndexOf("/") + 1);
+  window.MathJax = {tex2jax: {inlineMath: [["\\\\(", "\\\\)"]], displayMath: [["\\\\[", "\\\\]"]], processEscapes: true},
+                    messageStyle: "none"};
+  var s = document.createElement("script");
+  s.src = base + "mathjax/MathJax.js?config=%s";
+  document.head.appendChild(s);
+})();
+"""
+
+def mathjax_assets(src: Path) -> Path:
+    """Copy MathJax (the copy the `jupyter-server-mathjax` package ships) into `src/assets/mathjax` and write the loader
+    of the Markdown pages, so that the site typesets formulas with no network. Returns the MathJax folder."""
+    try: import jupyter_server_mathjax
+    except ImportError: raise RuntimeError("the docs need the jupyter-server-mathjax package (make setup installs it)") from None
+    dest = src/"assets"/"mathjax"
+    shutil.copytree(Path(jupyter_server_mathjax.__file__).parent/"static", dest, dirs_exist_ok=True)
+    (src/"assets"/"mathjax-markdown.js").write_text(_MATHJAX_MARKDOWN % MATHJAX_CONFIG)
+    return dest
+
 def mkdocs_config(src: Path, site: Path, chapters: list[tuple[str, str]], modules: list[str], root: Path) -> dict:
     "The mkdocs.yml for `src` (pages) -> `site`; `chapters` are (title, file) pairs."
     return {
@@ -237,12 +260,14 @@ def mkdocs_config(src: Path, site: Path, chapters: list[tuple[str, str]], module
                 {"API reference": [{m: f"api/{m}.md"} for m in modules]}],
         "plugins": ["search",
                     {"mkdocs-jupyter": {"include": ["*.ipynb"], "execute": False, "include_requirejs": True,
-                                        "ignore_h1_titles": True, "include_source": False}},
+                                        "ignore_h1_titles": True, "include_source": False,
+                                        "custom_mathjax_url": f"assets/mathjax/MathJax.js?config={MATHJAX_CONFIG}"}},
                     {"mkdocstrings": {"handlers": {"python": {"paths": [str(root)], "options": {
                         "show_source": True, "show_root_heading": True, "members_order": "source",
                         "show_signature_annotations": True, "docstring_style": None, "heading_level": 2}}}}}],
         "markdown_extensions": ["admonition", "tables", "toc", "pymdownx.superfences", "pymdownx.highlight",
                                 {"pymdownx.arithmatex": {"generic": True}}],
+        "extra_javascript": ["assets/mathjax-markdown.js"],
     }
 
 def replace_site(built: Path, out: Path) -> None:
@@ -284,6 +309,7 @@ def build_docs(out: str | os.PathLike = "docs", execute: bool = True, workers: i
                                if c.cell_type == "markdown") or "# partlab"
         index_md += "\n\n## Chapters\n\n" + "\n".join(f"- [{t}]({f})" for t, f in chapters) + "\n"
         (src/"index.md").write_text(index_md)
+        mathjax_assets(src)                                     # formulas typeset offline, from the site itself
         modules = exported_modules(root)
         for m in modules: (src/"api"/f"{m}.md").write_text(f"# `{m}`\n\n::: {m}\n")
         cfg = Path(tmp)/"mkdocs.yml"
