@@ -8,7 +8,7 @@ threads that meet at a barrier after every operation lose a time slice each time
 from __future__ import annotations
 import contextlib, os, platform, statistics, subprocess, sys, time
 import torch
-from partlab.io import cpu_threads, resolve_threads
+from partlab.io import cpu_threads
 
 def add_common_arguments(ap) -> None:
     "--threads and --load, the same in every benchmark."

@@ -9,7 +9,6 @@ left/right symmetrisation. A first fit of 2 + 2 steps is an untimed warm-up (num
 
 Prints one JSON object."""
 import argparse, dataclasses, json, statistics, time
-import torch
 from _common import add_common_arguments, environment, idle_and_loaded, threads_for
 from partlab.textured.remesh import RemeshConfig, fit_templates, resolve_template
 import partlab.world.writers  # registers the built-in templates (car, airplane, duck, bunny)
@@ -47,7 +46,6 @@ def main_in(args):
         timed = idle_and_loaded(lambda: ms_per_step(verts, faces, cfg, stage, args.steps, args.device, args.repeats), args.load)
         stages[stage] = {"ms_per_step": timed["idle"], "ms_per_step_loaded": timed["loaded"],
                          "loaded_over_idle": timed["loaded_over_idle"]}
-    steps = cfg.chamfer_steps + cfg.silhouette_steps
     print(json.dumps({"benchmark": "remesh_step", **environment(args, args.device), "profile": args.profile,
                       "templates": args.templates, "resolution": cfg.resolution, "view_batch": cfg.view_batch,
                       "steps": args.steps, "repeats": args.repeats, "stages": stages,

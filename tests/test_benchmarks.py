@@ -1,6 +1,6 @@
 """The benchmark scripts' shared parts and the prepared GPU check, without timing anything (times are never asserted)."""
 import subprocess, sys
-from pathlib import Path
+
 import pytest
 import torch
 from conftest import ROOT

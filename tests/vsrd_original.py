@@ -9,7 +9,7 @@ write, file for file. Used by the dev-only test in test_vsrd_original.py and by 
 kitti360scripts, which partlab's dev install has). Prints one JSON summary: counts of frames, masks, boxes, groups and
 targets on each side, and every disagreement found (none is expected)."""
 from __future__ import annotations
-import argparse, json, math, os, shutil, subprocess, sys, tempfile
+import argparse, json, shutil, subprocess, sys, tempfile
 from pathlib import Path
 import numpy as np
 

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/11_poses.ipynb #cdeb5a8f
 from __future__ import annotations
-import argparse, json, math, sys, time
+import argparse, json, math, os, sys, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Callable
