@@ -171,6 +171,7 @@ def repro(profile: str = "quick", device: str = "auto", only: list[str] | None =
         if "out_dir" in declared: p["out_dir"] = str((out_root/name).resolve())
         runs.append(NotebookRun(name, path, out_root/f"{name}.ipynb", p))
     check_writable(out_root)
+    os.environ.setdefault("PARTLAB_HEADLESS", "1")         # the kernels draw static figures, never wait for a widget
     kernel = kernel_name()
     header = {"started (UTC)": utc_stamp(), "profile": profile, "device": device, "kernel": kernel,
               "notebooks": ", ".join(chosen), "output": str(out_root.resolve())}

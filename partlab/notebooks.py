@@ -11,7 +11,7 @@ from .io import UsageError
 
 # %% auto #0
 __all__ = ['project_root', 'kernel_name', 'notebook_name', 'notebook_package', 'has_parameters_cell', 'list_notebooks',
-           'discover_notebooks', 'select_notebooks']
+           'discover_notebooks', 'select_notebooks', 'interactive', 'image_slider']
 
 # %% ../nbs/07_notebooks.ipynb #f68bfbc0
 def project_root(start: str | os.PathLike | None = None) -> Path:
@@ -77,3 +77,34 @@ def select_notebooks(available: dict[str, Path], only: list[str] | None) -> dict
                              + (f"; the papers: {', '.join(papers)}" if papers else ""))
         chosen |= hits
     return {n: p for n, p in available.items() if n in chosen}
+
+# %% ../nbs/07_notebooks.ipynb #17535e1b
+def interactive() -> bool:
+    "Whether a person can use widgets: not under the notebook test or docs build (`IN_TEST`), `partlab repro` (`PARTLAB_HEADLESS`), or outside IPython."
+    if os.environ.get("IN_TEST") or os.environ.get("PARTLAB_HEADLESS"): return False
+    try: from IPython import get_ipython
+    except ImportError: return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+def image_slider(images: list, titles: list[str] | None = None, description: str = "frame", figsize=(12, 3.2),
+                 static: int = 1):
+    """A slider over `images` (image files, or `(H, W[, 3])` arrays) in JupyterLab, showing one at a time with its title;
+    headless (see `interactive`) the first `static` ones as static matplotlib figures. Returns the widget, or the figures."""
+    import matplotlib.pyplot as plt
+    if not len(images): raise ValueError("image_slider needs at least one image")
+    titles = list(titles) if titles is not None else [str(getattr(im, "name", i)) for i, im in enumerate(images)]
+    def draw(i: int):
+        im = images[i]
+        fig, ax = plt.subplots(figsize=figsize)
+        ax.imshow(plt.imread(str(im)) if isinstance(im, (str, os.PathLike)) else im); ax.set_title(titles[i], fontsize=9); ax.axis("off")
+        return fig
+    if not interactive(): return [draw(i) for i in range(min(static, len(images)))]
+    import ipywidgets as W
+    from IPython.display import display
+    out, slider = W.Output(), W.IntSlider(0, 0, len(images) - 1, description=description, continuous_update=False)
+    def show(change=None):
+        with out:
+            out.clear_output(wait=True); fig = draw(slider.value); display(fig); plt.close(fig)
+    slider.observe(show, names="value"); show()
+    return W.VBox([slider, out])
