@@ -239,13 +239,12 @@ class TensorBoardLog:
     """Scalars for TensorBoard under `log_dir/run` (`torch.utils.tensorboard.SummaryWriter`), or nothing at all when
     `log_dir` is empty. Use as a context manager (it flushes and closes the event file)."""
     def __init__(self, log_dir: str | os.PathLike | None = None, run: str = ""):
-        self.writer, self.path = None, None
+        self.writer = None
         if log_dir:
             try: from torch.utils.tensorboard import SummaryWriter
             except ImportError as err:
                 raise UsageError(f"--tensorboard needs the tensorboard package ({err}); pip install tensorboard") from None
-            self.path = Path(log_dir)/run if run else Path(log_dir)
-            self.writer = SummaryWriter(str(self.path))
+            self.writer = SummaryWriter(str(Path(log_dir)/run if run else Path(log_dir)))
 
     def __bool__(self) -> bool: return self.writer is not None
 

@@ -15,13 +15,14 @@ from ..geometry import box_iou_3d, box_iou_bev, kitti_from_corners, kitti_label_
 from .data import (SamplingRule, SkipFrame, annotate, annotation_path, read_annotation, load_view,
                                make_frame_batch, sample, rle_to_mask, mask_box, refine_mask, canonical_boxes, pick_sources)
 from .model import VSRDConfig, PROFILES, optimize_frame, project_boxes_2d
-from .kitti_eval import kitti_evaluate, kitti_report
+from .kitti_eval import KittiEvalResult, kitti_evaluate, kitti_report
 from ..geometry import box_corners, rectified_extrinsics, invert_rigid, remove_pitch, transform_points, project_points
 log = logging.getLogger("partlab.vsrd")
 
 # %% auto #0
 __all__ = ['log', 'dist_info', 'label_path', 'load_samples', 'label_target', 'label', 'slurm_script', 'predictions_path',
-           'predict', 'kitti_lines', 'convert', 'box_quality', 'evaluate', 'draw_frame', 'visualize', 'add_parser']
+           'predict', 'kitti_lines', 'convert', 'box_quality', 'evaluate', 'evaluate_with_kitti', 'draw_frame',
+           'visualize', 'add_parser']
 
 # %% ../../nbs/42_vsrd.ipynb #f5a856d6
 def dist_info() -> tuple[int, int]:
@@ -222,6 +223,11 @@ def evaluate(root: str | os.PathLike, out: str | os.PathLike, overlaps=(0.5, 0.3
     """Box quality of `out/predictions` against `root`'s annotations, and KITTI's evaluation of the label files
     `partlab vsrd convert` wrote (`ap3d_r40_50`, `apbev_r40_50`, `aos_r40_50`, ... at `difficulty`; all under `kitti`).
     Writes and returns `out/evaluation.json`."""
+    return evaluate_with_kitti(root, out, overlaps, difficulty)[0]
+
+def evaluate_with_kitti(root: str | os.PathLike, out: str | os.PathLike, overlaps=(0.5, 0.3),
+                        difficulty: str = "moderate") -> tuple[dict, KittiEvalResult]:
+    "`evaluate`, and the `KittiEvalResult` behind its KITTI numbers (for `kitti_report`)."
     root, out = Path(root), Path(out)
     labels = out/"kitti_labels"
     if not (labels/"annotations").is_dir(): raise DataError(labels, "no KITTI label files: run `partlab vsrd convert` first")
@@ -239,7 +245,7 @@ def evaluate(root: str | os.PathLike, out: str | os.PathLike, overlaps=(0.5, 0.3
                    f"aos_r40_{tag}": kitti.aos("bbox", difficulty, t) / 100}
     result |= {"kitti": kitti.to_dict(), "per_target_mean_iou_3d": {k: float(np.mean(v)) for k, v in per_target.items()}}
     atomic_write_json(out/"evaluation.json", result)
-    return result
+    return result, kitti
 
 # %% ../../nbs/42_vsrd.ipynb #471d917c
 def draw_frame(ax_img, ax_bev, image: np.ndarray, K: np.ndarray, pred_cam: np.ndarray, gt_cam: np.ndarray,
@@ -320,10 +326,9 @@ def _run_visualize(args) -> int:
 
 def _run_evaluate(args) -> int:
     _logging()
-    result = evaluate(_ann(args), args.out)
+    result, kitti = evaluate_with_kitti(_ann(args), args.out)
     print(json.dumps({k: v for k, v in result.items() if k not in ("per_target_mean_iou_3d", "kitti")}, indent=1))
-    labels = Path(args.out)/"kitti_labels"
-    print(kitti_report(kitti_evaluate(labels/"annotations", labels/"predictions", min_overlaps=(0.5, 0.3))), file=sys.stderr)
+    print(kitti_report(kitti), file=sys.stderr)
     return 0
 
 def _run_slurm(args) -> int:
