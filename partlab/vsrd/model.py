@@ -409,22 +409,31 @@ def matched_iou(corners: torch.Tensor, perm: torch.Tensor, batch: FrameBatch) ->
 
 @dataclass
 class FrameHistory:
-    "The evaluated steps' losses (`step`, `loss`, `silhouette`, `box`) and, with ground truth, the mean 3D IoU (`iou_step`, `iou_3d`)."
+    """The evaluated steps' losses (`step`, `loss`, `silhouette`, `box`), the boxes they were computed for (`corners`:
+    one detached CPU `(N, 8, 3)` per step, rectified target frame, the model's box order) and, with ground truth, the
+    mean 3D IoU (`iou_step`, `iou_3d`)."""
     step: list = field(default_factory=list)
     loss: list = field(default_factory=list)
     silhouette: list = field(default_factory=list)
     box: list = field(default_factory=list)
     iou_step: list = field(default_factory=list)
     iou_3d: list = field(default_factory=list)
+    corners: list = field(default_factory=list)
 
     def record(self, step: int, losses: FrameLosses, batch: FrameBatch) -> float:
         "Append one step (one device sync); returns its total loss."
         value = losses.total.item()
         self.step.append(step); self.loss.append(value)
         self.silhouette.append(losses.silhouette.item()); self.box.append(losses.diou.item() + losses.l1.item())
+        self.corners.append(losses.boxes.corners.detach().to("cpu", torch.float32, copy=True))   # the device already waited
         if batch.gt_corners is not None:
             self.iou_step.append(step); self.iou_3d.append(matched_iou(losses.boxes.corners.detach(), losses.perm, batch).nanmean().item())
         return value
+
+    def to_json(self, decimals: int = 4) -> dict:
+        "The history as JSON-ready lists (what a label file keeps); corners rounded to `decimals` (0.1 mm by default)."
+        out = {f.name: list(getattr(self, f.name)) for f in fields(self) if f.name != "corners"}
+        return out | {"corners": [np.round(c.double().numpy(), decimals).tolist() for c in self.corners]}
 
     def last(self) -> dict[str, float]:
         "The last recorded step's numbers by name (`iou_3d` only when it was recorded at that step)."

@@ -22,7 +22,7 @@ log = logging.getLogger("partlab.vsrd")
 # %% auto #0
 __all__ = ['log', 'dist_info', 'label_path', 'load_samples', 'label_target', 'label', 'slurm_script', 'predictions_path',
            'predict', 'kitti_lines', 'convert', 'box_quality', 'evaluate', 'evaluate_with_kitti', 'draw_frame',
-           'visualize', 'add_parser']
+           'visualize', 'add_parser', 'step_titles', 'draw_steps']
 
 # %% ../../nbs/42_vsrd.ipynb #f5a856d6
 def dist_info() -> tuple[int, int]:
@@ -62,7 +62,7 @@ def label_target(root: Path, sequence: str, sample_rec: dict, config: VSRDConfig
     return {"sequence": sequence, "target": target, "sources": [v.frame for v in views[1:]], "group": sample_rec["group"],
             "instance_ids": result.instance_ids.tolist(), "corners_rect": result.boxes.corners.tolist(),
             "corners_cam": corners_cam.tolist(), "steps": result.steps, "seconds": result.seconds,
-            "history": dataclasses.asdict(result.history)}
+            "history": result.history.to_json()}
 
 def label(root: str | os.PathLike, out: str | os.PathLike, config: VSRDConfig = VSRDConfig.PROFILES["full"],
           rule: SamplingRule = SamplingRule(), device: str = "cpu", seed: int = 0, max_targets: int = 0,
@@ -373,3 +373,33 @@ def add_parser(sub) -> None:
     sl.add_argument("--nodes", type=int, default=1); sl.add_argument("--gpus-per-node", type=int, default=8)
     sl.add_argument("--time", default="24:00:00"); sl.add_argument("--partition", default=None)
     sl.set_defaults(run=_run_slurm)
+
+# %% ../../nbs/42_vsrd.ipynb #8510a3b0
+def step_titles(history: dict) -> list[str]:
+    "A title per recorded step of a label's `history`: the step, its loss and (where recorded) the mean 3D IoU."
+    iou = dict(zip(history["iou_step"], history["iou_3d"]))
+    return [f"step {s}: loss {l:.4f}, mean 3D IoU {iou.get(s, float('nan')):.2f}" for s, l in zip(history["step"], history["loss"])]
+
+def draw_steps(root: str | os.PathLike, lab: dict, indices: list[int], data_root: str | os.PathLike | None = None,
+               dpi: int = 80) -> list[np.ndarray]:
+    """The target frame of label `lab` at its recorded steps `indices` (positions in its history), drawn by `draw_frame`
+    (that step's boxes, the annotation's ground truth, one bird's-eye range for all) -> RGB images `(H, W, 3)`."""
+    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from partlab.datasets.core import read_image
+    ann = read_annotation(annotation_path(root, lab["sequence"], lab["target"]))
+    image, K = read_image(Path(data_root or root)/ann["image_path"]), np.asarray(ann["intrinsic_matrix"])
+    E = torch.as_tensor(ann["extrinsic_matrix"], dtype=torch.float64)[None]
+    rect_to_cam, R_rect = rectified_extrinsics(E[None], E)[0, 0], remove_pitch(E)[0].numpy()       # as make_frame_batch
+    steps = transform_points(rect_to_cam, torch.as_tensor(lab["history"]["corners"], dtype=torch.float64)[list(indices)]).numpy()
+    gt = np.asarray(list(ann["boxes_3d"].get("car", {}).values())).reshape(-1, 8, 3)
+    top = np.concatenate([steps.reshape(-1, 3), gt.reshape(-1, 3), np.zeros((1, 3))]) @ R_rect.T
+    images = []
+    for corners in steps:
+        fig = Figure(figsize=(14, 3.2), dpi=dpi, layout="constrained"); canvas = FigureCanvasAgg(fig)
+        a, b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3.2, 1]})
+        draw_frame(a, b, image, K, corners, gt, R_rect)
+        a.set_title(f"{lab['sequence']} frame {lab['target']}: boxes at this step (green), ground truth (red)", fontsize=9)
+        b.set_xlim(top[:, 0].min() - 2, top[:, 0].max() + 2); b.set_ylim(top[:, 2].min() - 2, top[:, 2].max() + 2)
+        canvas.draw(); images.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+    return images
