@@ -13,10 +13,11 @@ from .notebooks import kernel_name, project_root, list_notebooks
 from .io import atomic_write_text
 
 # %% auto #0
-__all__ = ['SKIP_FLAGS', 'SKIP_TAG', 'MATHJAX_CONFIG', 'cell_directives', 'test_flags', 'cell_runs', 'prepare_notebook',
-           'notebook_title', 'NotebookFailed', 'kernel_env', 'execute_notebook', 'find_notebooks', 'package_digest',
-           'cache_key', 'cache_path', 'NotebookResult', 'run_notebooks', 'report_results', 'test_notebooks',
-           'exported_modules', 'mathjax_assets', 'mkdocs_config', 'replace_site', 'build_docs', 'add_parser']
+__all__ = ['SKIP_FLAGS', 'SKIP_TAG', 'WIDGET_VIEW', 'MATHJAX_CONFIG', 'cell_directives', 'test_flags', 'cell_runs',
+           'prepare_notebook', 'notebook_title', 'NotebookFailed', 'kernel_env', 'execute_notebook', 'find_notebooks',
+           'package_digest', 'cache_key', 'cache_path', 'NotebookResult', 'run_notebooks', 'report_results',
+           'test_notebooks', 'exported_modules', 'mathjax_assets', 'mkdocs_config', 'replace_site', 'build_docs',
+           'add_parser']
 
 # %% ../nbs/91_docs.ipynb #b42e4f3f
 _DIRECTIVE = re.compile(r"^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*)$")
@@ -47,12 +48,18 @@ def cell_runs(cell, flags=SKIP_FLAGS) -> bool:
     d = cell_directives(cell.source)
     return not (d.get("eval", "").lower() == "false" or any(f in d for f in flags) or "nbdev_export" + "(" in cell.source)
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
 def prepare_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    "The page of an (executed) notebook: `#| hide` and directive-only cells dropped, directive lines stripped."
+    """The page of an (executed) notebook: `#| hide` and directive-only cells dropped, directive lines stripped, widget
+    state and views dropped (a page has no kernel to drive them, and rendering them would load a widget manager from a
+    CDN; a chapter's headless run shows a static figure instead)."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a deep copy
+    nb.metadata.pop("widgets", None)
     cells = []
     for c in nb.cells:
         if c.cell_type != "code": cells.append(c); continue
+        c.outputs = [o for o in c.get("outputs", []) if WIDGET_VIEW not in o.get("data", {})]
         d = cell_directives(c.source)
         if "hide" in d: continue
         c.source = "\n".join(l for l in c.source.splitlines() if not _DIRECTIVE.match(l)).strip("\n")
@@ -226,7 +233,15 @@ def exported_modules(root: Path) -> list[str]:
     exec((root/"partlab"/"_modidx.py").read_text(), ns)
     return sorted(ns["d"]["syms"])
 
-MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe,partlab"
+# config/partlab.js, read after MathJax's own config: jupyter-server-mathjax ships the STIX-Web fonts only (not the
+# default TeX fonts), so say so as Jupyter does; no hidden MathML copy (its styles ask for the missing TeX fonts); and a
+# local() blank font instead of MathJax's url('about:blank'), which Chromium refuses with a console error
+_MATHJAX_FONTS = """MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null,
+                                 styles: {"@font-face": {src: "local('MathJax_Blank')"}}},
+                   MMLorHTML: {prefer: "HTML"}, menuSettings: {assistiveMML: false}});
+MathJax.Ajax.loadComplete("[MathJax]/config/partlab.js");
+"""
 _MATHJAX_MARKDOWN = """// MathJax for the Markdown pages (API reference, home): the site's own copy, loaded once, next to this file.
 (function () {
   if (window.MathJax && window.MathJax.Hub) return;          // a notebook page has loaded it already
@@ -246,6 +261,7 @@ def mathjax_assets(src: Path) -> Path:
     except ImportError: raise RuntimeError("the docs need the jupyter-server-mathjax package (make setup installs it)") from None
     dest = src/"assets"/"mathjax"
     shutil.copytree(Path(jupyter_server_mathjax.__file__).parent/"static", dest, dirs_exist_ok=True)
+    (dest/"config"/"partlab.js").write_text(_MATHJAX_FONTS)
     (src/"assets"/"mathjax-markdown.js").write_text(_MATHJAX_MARKDOWN % MATHJAX_CONFIG)
     return dest
 
@@ -259,7 +275,7 @@ def mkdocs_config(src: Path, site: Path, chapters: list[tuple[str, str]], module
         "nav": [{"Home": "index.md"}, {"Chapters": [{t: f} for t, f in chapters]},
                 {"API reference": [{m: f"api/{m}.md"} for m in modules]}],
         "plugins": ["search",
-                    {"mkdocs-jupyter": {"include": ["*.ipynb"], "execute": False, "include_requirejs": True,
+                    {"mkdocs-jupyter": {"include": ["*.ipynb"], "execute": False, "include_requirejs": False,
                                         "ignore_h1_titles": True, "include_source": False,
                                         "custom_mathjax_url": f"assets/mathjax/MathJax.js?config={MATHJAX_CONFIG}"}},
                     {"mkdocstrings": {"handlers": {"python": {"paths": [str(root)], "options": {

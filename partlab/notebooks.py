@@ -90,14 +90,17 @@ def interactive() -> bool:
 def image_slider(images: list, titles: list[str] | None = None, description: str = "frame", figsize=(12, 3.2),
                  static: int = 1):
     """A slider over `images` (image files, or `(H, W[, 3])` arrays) in JupyterLab, showing one at a time with its title;
-    headless (see `interactive`) the first `static` ones as static matplotlib figures. Returns the widget, or the figures."""
+    headless (see `interactive`) the first `static` ones as static matplotlib figures. It shows itself (end the call with
+    `;`, as a figure's line would), and returns the widget, or the figures."""
     import matplotlib.pyplot as plt
     if not len(images): raise ValueError("image_slider needs at least one image")
     titles = list(titles) if titles is not None else [str(getattr(im, "name", i)) for i, im in enumerate(images)]
     def draw(i: int):
         im = images[i]
         fig, ax = plt.subplots(figsize=figsize)
-        ax.imshow(plt.imread(str(im)) if isinstance(im, (str, os.PathLike)) else im); ax.set_title(titles[i], fontsize=9); ax.axis("off")
+        im = plt.imread(str(im)) if isinstance(im, (str, os.PathLike)) else im
+        ax.imshow(im, cmap="gray" if len(im.shape) == 2 else None)           # a mask in grey, as a static figure would
+        ax.set_title(titles[i], fontsize=9); ax.axis("off")
         return fig
     if not interactive(): return [draw(i) for i in range(min(static, len(images)))]
     import ipywidgets as W
@@ -107,4 +110,6 @@ def image_slider(images: list, titles: list[str] | None = None, description: str
         with out:
             out.clear_output(wait=True); fig = draw(slider.value); display(fig); plt.close(fig)
     slider.observe(show, names="value"); show()
-    return W.VBox([slider, out])
+    box = W.VBox([slider, out])
+    display(box)
+    return box

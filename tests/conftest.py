@@ -19,3 +19,11 @@ def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
     nb.metadata["kernelspec"] = {"name": "partlab", "display_name": "partlab", "language": "python"}
     nbformat.write(nb, str(path))
     return path
+
+@pytest.fixture(scope="session")
+def geometry_repro(tmp_path_factory):
+    "`partlab repro --only geometry` run once for the session (its report is checked by the CLI and browser tests)."
+    out = tmp_path_factory.mktemp("repro")/"g"
+    res = run_partlab("repro", "--only", "geometry", "--out", out, "--no-progress")
+    assert res.returncode == 0, res.stderr[-3000:]
+    return out

@@ -70,15 +70,13 @@ def test_unwritable_out_exits_2(toy_nbs, tmp_path):
     res = run_partlab("repro", "--nbs", toy_nbs, "--out", blocker/"sub", "--no-progress")
     assert res.returncode == 2 and "cannot write to the output folder" in res.stderr and str(blocker) in res.stderr
 
-def test_repro_runs_the_projects_geometry_chapter(tmp_path):
-    res = run_partlab("repro", "--only", "geometry", "--out", tmp_path/"g", "--no-progress")
-    assert res.returncode == 0, res.stderr[-3000:]
-    metrics = json.loads((tmp_path/"g"/"geometry"/"metrics.json").read_text())
+def test_repro_runs_the_projects_geometry_chapter(geometry_repro):
+    metrics = json.loads((geometry_repro/"geometry"/"metrics.json").read_text())
     assert metrics, "the geometry chapter wrote no metrics"
     for name, m in metrics.items():
         if m["target"] is not None:
             assert (m["value"] >= m["target"]) if m["higher_is_better"] else (m["value"] <= m["target"]), (name, m)
-    assert "geometry" in (tmp_path/"g"/"report.html").read_text()
+    assert "geometry" in (geometry_repro/"report.html").read_text()
 
 def test_check_export_catches_a_notebook_changed_without_export(tmp_path):
     from partlab.cli import check_export
