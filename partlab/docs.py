@@ -274,13 +274,14 @@ def mkdocs_config(src: Path, site: Path, chapters: list[tuple[str, str]], module
                   "palette": {"primary": "indigo"}},
         "nav": [{"Home": "index.md"}, {"Chapters": [{t: f} for t, f in chapters]},
                 {"API reference": [{m: f"api/{m}.md"} for m in modules]}],
-        "plugins": ["search",
+        "plugins": ["search",   # (Material's "offline" plugin would load a worker shim from unpkg.com: not offline)
                     {"mkdocs-jupyter": {"include": ["*.ipynb"], "execute": False, "include_requirejs": False,
                                         "ignore_h1_titles": True, "include_source": False,
                                         "custom_mathjax_url": f"assets/mathjax/MathJax.js?config={MATHJAX_CONFIG}"}},
                     {"mkdocstrings": {"handlers": {"python": {"paths": [str(root)], "options": {
                         "show_source": True, "show_root_heading": True, "members_order": "source",
-                        "show_signature_annotations": True, "docstring_style": None, "heading_level": 2}}}}}],
+                        "show_signature_annotations": True, "docstring_style": None, "heading_level": 2,
+                        "show_if_no_docstring": True}}}}}],
         "markdown_extensions": ["admonition", "tables", "toc", "pymdownx.superfences", "pymdownx.highlight",
                                 {"pymdownx.arithmatex": {"generic": True}}],
         "extra_javascript": ["assets/mathjax-markdown.js"],

