@@ -13,8 +13,8 @@ from .io import DataError, Profile, atomic_path, atomic_write_text, TensorBoardL
 
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'LoopConfig', 'Dist', 'init_distributed', 'close_distributed', 'shard', 'steps_per_epoch',
-           'batch_indices', 'unwrap', 'save_checkpoint', 'load_checkpoint', 'restore', 'step_generator', 'TrainResult',
-           'train']
+           'batch_indices', 'unwrap', 'save_checkpoint', 'load_checkpoint', 'restore', 'step_generator',
+           'weights_digest', 'TrainResult', 'train']
 
 # %% ../nbs/05_train.ipynb #c9e540db
 @dataclass(frozen=True)
@@ -68,14 +68,15 @@ def shard(n: int, epoch: int, d: Dist = Dist(), seed: int = 0, shuffle: bool = T
     return torch.tensor(list(iter(s)), dtype=torch.long)
 
 def steps_per_epoch(n: int, batch: int, d: Dist = Dist()) -> int:
-    "Batches of at most `batch` per rank in one epoch of `n` samples."
-    return max(1, math.ceil(math.ceil(n / d.world_size) / batch))
+    "Batches per rank in one epoch of `n` samples: as many of at least `batch` samples as the rank's share holds (at least 1)."
+    return max(1, math.ceil(n / d.world_size) // batch)
 
 def batch_indices(n: int, step: int, batch: int, d: Dist = Dist(), seed: int = 0) -> tuple[int, torch.Tensor]:
-    "The epoch and this rank's sample indices of global step `step` (0-based)."
+    """The epoch and this rank's sample indices of global step `step` (0-based). The rank's share of the epoch is cut
+    into `steps_per_epoch` nearly equal batches (never one smaller than `batch`, which batch norm could not use)."""
     per = steps_per_epoch(n, batch, d)
     epoch, k = divmod(step, per)
-    return epoch, shard(n, epoch, d, seed)[k * batch:(k + 1) * batch]
+    return epoch, torch.tensor_split(shard(n, epoch, d, seed), per)[k]
 
 # %% ../nbs/05_train.ipynb #3900eaaf
 CHECKPOINT_FORMAT = "partlab.checkpoint/1"
@@ -119,6 +120,14 @@ def step_generator(seed: int, rank: int, step: int) -> torch.Generator:
     "The random source of one step of one rank: the same `(seed, rank, step)`, the same draws, resumed or not."
     return torch.Generator().manual_seed((seed * 1_000_003 + rank * 7_919 + step) % (2 ** 63))
 
+def weights_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of every parameter's bytes, in order: equal on every rank of a DDP run. (Buffers such as batch norm's running
+    statistics are each rank's own between steps; DDP copies rank 0's into every rank at each forward, and rank 0 saves.)"""
+    import hashlib
+    h = hashlib.sha256()
+    for k, v in unwrap(model).named_parameters(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
 def _read_log(path: Path, upto: int) -> list[dict]:
     "The lines of `train_log.jsonl` of the steps a checkpoint after `upto` steps holds (what a resumed run keeps)."
     if not path.is_file(): return []
@@ -141,9 +150,10 @@ class TrainResult:
 def train(step_fn: Callable, model: torch.nn.Module, optimizer: torch.optim.Optimizer, n: int, cfg: LoopConfig,
           out: str | os.PathLike, kind: str, dist: Dist = Dist(), lr_at: Callable | None = None,
           on_checkpoint: Callable | None = None, tensorboard: TensorBoardLog | None = None, progress: bool = True,
-          resume: bool = True, extra: Callable | None = None) -> TrainResult:
+          resume: bool = True, extra: Callable | None = None, record_samples: bool = False) -> TrainResult:
     """Run `cfg.steps` steps of `step_fn(indices (b,), step, generator) -> {"loss": tensor, ...}` over `n` samples.
-    Checkpoints `out/last.pt` (kind `kind`, plus `extra()`'s values) and `out/train_log.jsonl` (one line per step, main rank)."""
+    Checkpoints `out/last.pt` (kind `kind`, plus `extra()`'s values) and `out/train_log.jsonl` (one line per step, main rank).
+    `record_samples`: every rank also writes `out/samples_rank<r>.jsonl` (the indices of each step, then its weights' digest)."""
     from tqdm.auto import tqdm
     out = Path(out)
     start = 0
@@ -155,6 +165,7 @@ def train(step_fn: Callable, model: torch.nn.Module, optimizer: torch.optim.Opti
     rows = _read_log(log_path, start) if dist.main else []
     if dist.main: atomic_write_text(log_path, "".join(json.dumps(r) + "\n" for r in rows))
     log_file = open(log_path, "a") if dist.main else None
+    samples = open(out / f"samples_rank{dist.rank}.jsonl", "w") if record_samples else None
     tb = tensorboard or TensorBoardLog(None)
     t0, seen = time.perf_counter(), 0
     def checkpoint(step: int):
@@ -171,6 +182,7 @@ def train(step_fn: Callable, model: torch.nn.Module, optimizer: torch.optim.Opti
             losses["loss"].backward()
             optimizer.step()
             seen += len(idx)
+            if samples is not None: samples.write(json.dumps({"step": step + 1, "epoch": epoch, "indices": idx.tolist()}) + "\n")
             row = {"step": step + 1, "epoch": epoch, **{k: round(float(v.detach() if torch.is_tensor(v) else v), 7) for k, v in losses.items()}}
             if dist.main:
                 log_file.write(json.dumps(row) + "\n"); log_file.flush()
@@ -179,7 +191,9 @@ def train(step_fn: Callable, model: torch.nn.Module, optimizer: torch.optim.Opti
                 if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
                     tb.scalars("train", {k: v for k, v in row.items() if k not in ("step",)}, step + 1)
             if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps: checkpoint(step + 1)
+        if samples is not None: samples.write(json.dumps({"weights_sha256": weights_digest(model)}) + "\n")
     finally:
         if log_file is not None: log_file.close()
+        if samples is not None: samples.close()
     seconds = time.perf_counter() - t0
     return TrainResult(start, cfg.steps, rows, seconds, seen * dist.world_size / max(seconds, 1e-9))

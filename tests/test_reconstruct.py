@@ -1,0 +1,97 @@
+"""The mesh estimation command as a user runs it: two gloo processes under torchrun (each sample once per epoch,
+identical weights), a run killed with kill -9 and resumed (the same later losses), and bad input (one clear error)."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+import torch
+from conftest import ROOT, PARTLAB, run_partlab
+
+TINY = {"image_size": 32, "texture_size": 32, "width": 8, "fc": 64, "batch": 2, "checkpoint_every": 5, "log_every": 5}
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    "A quick world, a car template (a short remesh) and step-2 poses (a short step 1): the command's real inputs."
+    from partlab.world.writers import write_world
+    from partlab.textured.remesh import remesh_templates, save_remeshed, RemeshConfig
+    from partlab.textured.poses import run_step1, run_step2, PoseConfig
+    d = tmp_path_factory.mktemp("recon")
+    write_world(d / "world", seed=0, profile="quick", progress=False)
+    made = remesh_templates(["car"], profile=RemeshConfig.from_overrides("quick", {"chamfer_steps": 30, "silhouette_steps": 10, "eval_views": 4}),
+                            device="cpu", seed=0, progress=False)
+    save_remeshed(d / "templates.pt", made.verts, made.names, made.metrics)
+    pcfg = PoseConfig.from_overrides("quick", {"steps": 4, "switch_steps": [2, 3], "lr_drop_step": 3})
+    run_step1(d / "world", "car", d / "templates.pt", d / "poses", pcfg, progress=False)
+    run_step2(d / "world", "car", d / "templates.pt", d / "poses", d / "poses", pcfg, progress=False)
+    (d / "tiny.json").write_text(json.dumps(TINY))
+    return d
+
+def command(d: Path, out: Path, *extra) -> list[str]:
+    return ["textured", "reconstruct", "--data", d / "world", "--templates", d / "templates.pt", "--poses", d / "poses",
+            "--out", out, "--config", d / "tiny.json", "--device", "cpu", "--no-progress", *extra]
+
+def log_losses(out: Path) -> list[tuple[int, float]]:
+    return [(r["step"], r["loss"]) for r in map(json.loads, (out / "train_log.jsonl").read_text().splitlines())]
+
+def test_two_gloo_processes_see_every_sample_once_and_agree(inputs, tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node", "2",
+                          str(Path(sys.executable).parent / "partlab"), *map(str, command(inputs, out, "--steps", "8", "--record-samples"))],
+                         capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["world_size"] == 2 and summary["steps"] == 8
+    ranks = [[json.loads(l) for l in (out / f"samples_rank{r}.jsonl").read_text().splitlines()] for r in range(2)]
+    n_train = summary["train"]
+    per_epoch = max(1, -(-n_train // 2) // 2)                                   # ceil(n / 2 ranks) // batch 2
+    for epoch in range(8 // per_epoch):
+        seen = [i for rows in ranks for row in rows[:-1] if row["epoch"] == epoch for i in row["indices"]]
+        assert sorted(seen) == list(range(n_train)), (epoch, sorted(seen))    # each training sample once in the epoch
+    digests = [rows[-1]["weights_sha256"] for rows in ranks]
+    assert digests[0] == digests[1]
+    assert (out / "last.pt").is_file() and (out / "evaluation.json").is_file()
+
+def test_kill_9_then_resume_gives_the_same_losses(inputs, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "IN_TEST"}
+    whole = tmp_path / "whole"
+    res = run_partlab(*command(inputs, whole, "--steps", "30"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen([*PARTLAB, *map(str, command(inputs, cut, "--steps", "30"))], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        log = cut / "train_log.jsonl"
+        if (cut / "last.pt").is_file() and log.is_file() and len(log.read_text().splitlines()) >= 12: break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL); proc.wait()
+    killed_at = len((cut / "train_log.jsonl").read_text().splitlines())
+    assert killed_at < 30
+    res = run_partlab(*command(inputs, cut, "--steps", "30"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert 0 < summary["resumed_from"] <= killed_at and summary["resumed_from"] % TINY["checkpoint_every"] == 0
+    assert log_losses(cut) == log_losses(whole)                                 # every step, the resumed ones too
+    assert [s for s, _ in log_losses(cut)] == list(range(1, 31))
+
+@pytest.mark.parametrize("damage, message", [
+    ("no_poses", "car_poses.json: step-2 poses are missing"),
+    ("truncated_checkpoint", "last.pt: not a readable checkpoint"),
+    ("foreign_checkpoint", "last.pt: not a partlab checkpoint"),
+    ("no_template", "no template for category 'duck'"),
+])
+def test_bad_input_is_one_clear_error(inputs, tmp_path, damage, message):
+    out, poses, extra = tmp_path / "out", inputs / "poses", []
+    if damage == "no_poses": poses = tmp_path / "empty"; poses.mkdir()
+    if damage == "truncated_checkpoint":
+        out.mkdir(); (out / "last.pt").write_bytes(b"PK\x03\x04" + b"\0" * 50)
+    if damage == "foreign_checkpoint":
+        out.mkdir(); torch.save({"state_dict": {}}, out / "last.pt")
+    if damage == "no_template": extra = ["--category", "duck"]
+    args = command(inputs, out, "--steps", "2", *extra)
+    args[args.index("--poses") + 1] = poses
+    res = run_partlab(*args)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert message in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert not (out / "evaluation.json").exists()
