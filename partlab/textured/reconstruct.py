@@ -12,9 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from pytorch3d.ops import knn_points
-from ..meshes import uv_sphere, sample_uv_map, vertex_frames, apply_displacement, mirror_index, save_mesh
+from ..meshes import uv_sphere, sample_uv_map, vertex_frames, apply_displacement, mirror_index, save_mesh, face_adjacency
 from ..losses import flatness_loss
-from ..meshes import face_adjacency
 from ..render.soft import fast_soft_silhouette
 from ..render.textures import face_corner_uvs, render_uv
 from ..datasets.records import read_records, load_record
