@@ -16,9 +16,10 @@ from pytorch3d.utils import ico_sphere
 from .io import DataError, atomic_path
 
 # %% auto #0
-__all__ = ['MESH_SUFFIXES', 'TEMPLATES', 'load_mesh', 'save_mesh', 'spherical_uv', 'uv_sphere', 'sample_uv_map', 'icosphere',
-           'icosa_sphere', 'vertex_normals', 'face_normals', 'vertex_frames', 'apply_displacement', 'mirror_index',
-           'symmetrize', 'mesh_edges', 'face_adjacency', 'is_watertight', 'register_template']
+__all__ = ['MESH_SUFFIXES', 'TEMPLATES', 'load_mesh', 'save_mesh', 'spherical_uv', 'uv_sphere', 'sample_uv_map', 'uv_directions',
+           'radial_hits', 'icosphere', 'icosa_sphere', 'vertex_normals', 'face_normals', 'vertex_frames',
+           'apply_displacement', 'mirror_index', 'symmetrize', 'mesh_edges', 'face_adjacency', 'is_watertight',
+           'register_template']
 
 # %% ../nbs/01_meshes.ipynb #8284d22e
 MESH_SUFFIXES = (".obj", ".ply")
@@ -107,6 +108,43 @@ def sample_uv_map(uv_map: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
     north, south = (uv[:, 1] == 0).to(uv_map.device), (uv[:, 1] == 1).to(uv_map.device)
     values = torch.where(north[None, :, None], uv_map[..., 0, :].mean(-1)[:, None], values)
     return torch.where(south[None, :, None], uv_map[..., -1, :].mean(-1)[:, None], values)
+
+# %% ../nbs/01_meshes.ipynb #16104cf6
+def uv_directions(uv: torch.Tensor) -> torch.Tensor:
+    "Unit directions `(..., 3)` of texture coordinates `uv: (..., 2)` (the inverse of `spherical_uv`)."
+    phi, theta = uv[..., 0] * (2 * math.pi), uv[..., 1] * math.pi
+    return torch.stack([theta.sin() * phi.sin(), theta.cos(), theta.sin() * phi.cos()], -1)
+
+def radial_hits(verts: torch.Tensor, faces: torch.Tensor, dirs: torch.Tensor, origin=(0.0, 0.0, 0.0),
+                chunk: int = 4_000_000) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Outermost intersection of rays `origin + t * dirs` (`dirs: (N, 3)`) with the mesh `verts: (V, 3)`, `faces: (F, 3)`.
+    -> distance `t (N,)` (0 where a ray misses), face `(N,)` (-1 where it misses), barycentrics `(N, 3)`."""
+    o = torch.as_tensor(origin, dtype=verts.dtype, device=verts.device)
+    tri = verts[faces] - o                                                     # (F, 3, 3)
+    e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    N, F_ = dirs.shape[0], faces.shape[0]
+    best_t = dirs.new_zeros(N); best_f = torch.full((N,), -1, dtype=torch.long, device=dirs.device)
+    best_b = dirs.new_zeros(N, 3)
+    rows = max(1, chunk // max(F_, 1))
+    for s in range(0, N, rows):
+        d = dirs[s:s + rows, None]                                             # (n, 1, 3)
+        p = torch.linalg.cross(d.expand(-1, F_, -1), e2[None].expand(d.shape[0], -1, -1))
+        det = (e1[None] * p).sum(-1)
+        inv = 1 / torch.where(det.abs() < 1e-12, torch.ones_like(det), det)
+        tv = -tri[None, :, 0]                                                  # origin - corner 0
+        b1 = (tv * p).sum(-1) * inv
+        q = torch.linalg.cross(tv, e1[None].expand_as(tv))
+        b2 = (d * q).sum(-1) * inv
+        t = (e2[None] * q).sum(-1) * inv
+        ok = (det.abs() >= 1e-12) & (b1 >= 0) & (b2 >= 0) & (b1 + b2 <= 1) & (t > 0)
+        t = torch.where(ok, t, torch.zeros_like(t))
+        tm, fm = t.max(-1)
+        hit = tm > 0
+        best_t[s:s + rows] = tm
+        best_f[s:s + rows] = torch.where(hit, fm, -1)
+        k = torch.arange(len(fm), device=fm.device)
+        best_b[s:s + rows] = torch.stack([1 - b1[k, fm] - b2[k, fm], b1[k, fm], b2[k, fm]], -1) * hit[:, None]
+    return best_t, best_f, best_b
 
 # %% ../nbs/01_meshes.ipynb #d71d3387
 def icosphere(level: int = 3) -> tuple[torch.Tensor, torch.Tensor]:

@@ -5,14 +5,15 @@
 # %% ../../nbs/03a_world_car.ipynb #c04a2d7d
 from __future__ import annotations
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 import torch
-from ..meshes import face_normals
+from ..meshes import face_normals, radial_hits, uv_directions
 
 # %% auto #0
 __all__ = ['CAR_PARTS', 'CAR_PART_ID', 'MOVABLE_PARTS', 'cube_grid', 'signed_volume', 'superquadric', 'CarModel', 'make_car',
-           'axis_angle_matrix', 'openings_tensor', 'articulate_batch', 'articulate', 'draw_mesh']
+           'stripe_mask', 'stripe_color', 'car_texture', 'with_texture', 'axis_angle_matrix', 'openings_tensor',
+           'articulate_batch', 'articulate', 'draw_mesh']
 
 # %% ../../nbs/03a_world_car.ipynb #fc31de1f
 CAR_PARTS = ("background", "body", "bonnet", "trunk", "door_front_left", "door_front_right", "door_back_left",
@@ -71,6 +72,7 @@ class CarModel:
     paint: torch.Tensor          # (3,) body colour
     seed: int = -1
     part_names: tuple = CAR_PARTS
+    texture: torch.Tensor | None = None   # (3, T, T) UV texture over the sphere of directions (see `car_texture`)
 
 def _generator(seed_or_generator) -> torch.Generator:
     if isinstance(seed_or_generator, torch.Generator): return seed_or_generator
@@ -195,6 +197,34 @@ def make_car(seed_or_generator=0, resolution: int = 1) -> CarModel:
                        + [[0.0, math.radians(_uniform(g, 60, 75))] for _ in range(4)])
     return CarModel(verts, faces, face_labels, colors, vert_labels, torch.stack(points), torch.tensor(axes), rng,
                     hi - lo, paint, seed)
+
+# %% ../../nbs/03a_world_car.ipynb #54d3f1d2
+def stripe_mask(points: torch.Tensor, dims: torch.Tensor) -> torch.Tensor:
+    "The left-flank stripe: `points (..., 3)` of a closed car with box `dims` (w, h, l) -> bool `(...)`."
+    x, y, z = points.unbind(-1)
+    W, H, L = dims.tolist()
+    band = (y > 0.02 * H) & (y < 0.1 * H)                                # a little below mid-height (y points down)
+    return band & (x < -0.4 * W) & (z.abs() < 0.42 * L)
+
+def stripe_color(paint: torch.Tensor) -> torch.Tensor:
+    "Cream on a dark paint `(3,)`, near-black on a light one -> `(3,)`."
+    lum = float((paint * torch.tensor([0.3, 0.59, 0.11])).sum())
+    return torch.tensor([0.95, 0.93, 0.85]) if lum < 0.5 else torch.tensor([0.08, 0.09, 0.12])
+
+def car_texture(car: CarModel, size: int = 128) -> torch.Tensor:
+    "The car's UV texture `(3, size, size)` in [0, 1] (row 0 at v = 0, column 0 at u = 0; texel centres)."
+    c = (torch.arange(size, dtype=torch.float32) + 0.5) / size
+    vv, uu = torch.meshgrid(c, c, indexing="ij")
+    dirs = uv_directions(torch.stack([uu, vv], -1).reshape(-1, 2))
+    t, face, _ = radial_hits(car.verts, car.faces, dirs)
+    rgb = car.face_colors[face.clamp(min=0)] * (face >= 0)[:, None]
+    paint = (car.face_colors[face.clamp(min=0)] - car.paint).abs().sum(-1) < 1e-6
+    rgb = torch.where((stripe_mask(dirs * t[:, None], car.dims) & paint)[:, None], stripe_color(car.paint), rgb)
+    return rgb.T.reshape(3, size, size).contiguous()
+
+def with_texture(car: CarModel, size: int = 128) -> CarModel:
+    "The same car carrying its UV texture (`car.texture`)."
+    return replace(car, texture=car_texture(car, size))
 
 # %% ../../nbs/03a_world_car.ipynb #647d0c94
 def axis_angle_matrix(axes: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:

@@ -5,17 +5,18 @@
 # %% ../../nbs/03c_world_scenes.ipynb #40d58262
 from __future__ import annotations
 import functools, math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import numpy as np
 import torch
 from .car import CarModel, articulate_batch
-from ..meshes import face_normals
+from ..meshes import face_normals, spherical_uv
+from ..render.textures import sample_texture
 from ..geometry import intrinsic_matrix, project_points, viewpoint_to_pose
 from ..render.raster import rasterize_triangles, pixel_barycentrics
 
 # %% auto #0
 __all__ = ['PHOTOS', 'TEXTURES', 'shade_faces', 'composite', 'corner_normals', 'shade_pixels', 'load_photo', 'cover_crop',
-           'random_backgrounds', 'Rendered', 'render_packed', 'render_objects']
+           'random_backgrounds', 'Rendered', 'render_packed', 'render_objects', 'texture_pixels']
 
 # %% ../../nbs/03c_world_scenes.ipynb #69a1b82d
 def shade_faces(tri_cam: torch.Tensor, face_colors: torch.Tensor, light=(-0.35, -0.8, -0.5),
@@ -132,12 +133,30 @@ def render_objects(meshes: list, R: torch.Tensor, t: torch.Tensor, K: torch.Tens
                    verts: list | None = None, cull_backfaces: bool = False) -> Rendered:
     """One object per image. `meshes`: B objects with `.verts, .faces, .face_colors, .face_labels` (CarModel or
     TemplateMesh); `verts`: optional B vertex tensors replacing `.verts` (e.g. articulated); `R (B, 3, 3)`,
-    `t (B, 3)`, `K (B, 3, 3)`, `background (B, H, W, 3)`. Instance id = 1 wherever the object is drawn."""
+    `t (B, 3)`, `K (B, 3, 3)`, `background (B, H, W, 3)`. Instance id = 1 wherever the object is drawn.
+    A model with a `.texture` is drawn unlit with it (see `texture_pixels`)."""
     vs = verts if verts is not None else [m.verts for m in meshes]
     cam = [v @ R[b].T + t[b] for b, v in enumerate(vs)]
     offsets = torch.tensor([0] + [len(v) for v in vs[:-1]]).cumsum(0)
     faces = torch.cat([m.faces + offsets[b] for b, m in enumerate(meshes)])
     face_image = torch.cat([torch.full((len(m.faces),), b, dtype=torch.long) for b, m in enumerate(meshes)])
-    return render_packed(torch.cat(cam), faces, face_image, torch.cat([m.face_colors for m in meshes]),
+    rend = render_packed(torch.cat(cam), faces, face_image, torch.cat([m.face_colors for m in meshes]),
                          torch.cat([m.face_labels for m in meshes]), torch.ones(len(faces), dtype=torch.long), K, background,
                          cull_backfaces)
+    tex = [getattr(m, "texture", None) for m in meshes]
+    if all(x is None for x in tex): return rend
+    size = {x.shape[-1] for x in tex if x is not None}
+    if len(size) > 1: raise ValueError(f"textured objects in one batch need one texture size, not {sorted(size)}")
+    T = torch.stack([x if x is not None else torch.zeros(3, *[size.copy().pop()] * 2) for x in tex])
+    screen = project_points(torch.cat(cam)[faces], K[face_image])[..., :2]
+    colours = texture_pixels(rend, torch.cat([m.verts for m in meshes])[faces], screen, T)
+    use = (rend.pix_to_face >= 0) & torch.tensor([x is not None for x in tex])[:, None, None]
+    return replace(rend, rgb=torch.where(use[..., None], colours, rend.rgb))
+
+# %% ../../nbs/03c_world_scenes.ipynb #2e90efdd
+def texture_pixels(rend: Rendered, closed_tri: torch.Tensor, screen_tri: torch.Tensor, textures: torch.Tensor) -> torch.Tensor:
+    """Texture colours `(B, H, W, 3)` of the drawn pixels of `rend`: `closed_tri (F, 3, 3)` the packed faces' corners on the
+    closed models (object frame), `screen_tri (F, 3, 2)` their pixels, `textures (B, 3, T, T)` the texture of each image's model."""
+    bary = pixel_barycentrics(rend.pix_to_face, screen_tri)
+    point = (bary[..., None] * closed_tri[rend.pix_to_face.clamp(min=0)]).sum(-2)      # (B, H, W, 3)
+    return sample_texture(textures, spherical_uv(point)).permute(0, 2, 3, 1)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from ..io import atomic_write_bytes, atomic_write_text, atomic_write_json, cpu_threads, add_threads_argument
-from .car import CAR_PARTS, CAR_PART_ID, MOVABLE_PARTS, CarModel, make_car, articulate_batch
-from ..meshes import face_normals, register_template
+from .car import CAR_PARTS, CAR_PART_ID, MOVABLE_PARTS, CarModel, make_car, articulate_batch, with_texture
+from ..meshes import face_normals, register_template, save_mesh
 from .templates import AIRPLANE_PARTS, PYBULLET_OBJECTS, load_airplane, load_pybullet_object
 from ..geometry import intrinsic_matrix, pixel_rays, project_points, viewpoint_to_pose
 from ..datasets.kitti360 import UNIT_CUBE, write_perspective
@@ -77,9 +77,9 @@ def ply_bytes(points: torch.Tensor) -> bytes:
 # %% ../../nbs/03d_world_datasets.ipynb #72ab20d8
 PROFILES = {
     "quick": dict(kitti_size=(188, 704), kitti_frames=20, kitti_cars=8, kitti_sequences=1, object_size=(120, 160),
-                  n_car_models=3, n_objects=24, coco_images=16, genren_images=16, genren_shapes=6, genren_points=2048),
+                  n_car_models=3, texture_size=128, n_objects=24, coco_images=16, genren_images=16, genren_shapes=6, genren_points=2048),
     "full": dict(kitti_size=(376, 1408), kitti_frames=120, kitti_cars=30, kitti_sequences=2, object_size=(480, 640),
-                 n_car_models=12, n_objects=600, coco_images=500, genren_images=1000, genren_shapes=100, genren_points=4096),
+                 n_car_models=12, texture_size=256, n_objects=600, coco_images=500, genren_images=1000, genren_shapes=100, genren_points=4096),
 }
 KITTI_FOCAL, KITTI_CX, KITTI_CY, KITTI_WIDTH = 552.554261, 682.049453, 238.769549, 1408
 CAR_SEMANTIC_ID, CAR_KITTI_ID = 26, 13          # kitti360scripts labels: car id 26, kittiId 13
@@ -106,10 +106,12 @@ def mask_bbox(mask: torch.Tensor) -> list[int]:
     ys, xs = mask.nonzero(as_tuple=True)
     return [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]
 
-def object_models(seed: int, n_car_models: int, extra: bool = True) -> dict[str, list]:
-    """The world's CAD models: `n_car_models` cars (seeds derived from `seed`), pyvista's airplane and (`extra`)
-    pybullet_data's duck and bunny."""
-    models = {"car": [make_car(seed * 1000 + k + 1) for k in range(n_car_models)], "airplane": [load_airplane()]}
+def object_models(seed: int, n_car_models: int, extra: bool = True, texture_size: int = 128) -> dict[str, list]:
+    """The world's CAD models: `n_car_models` cars (seeds derived from `seed`) with UV textures of `texture_size` texels
+    (0: none), pyvista's airplane and (`extra`) pybullet_data's duck and bunny."""
+    cars = [make_car(seed * 1000 + k + 1) for k in range(n_car_models)]
+    if texture_size: cars = [with_texture(c, texture_size) for c in cars]
+    models = {"car": cars, "airplane": [load_airplane()]}
     if extra: models.update({name: [load_pybullet_object(name)] for name in sorted(PYBULLET_OBJECTS)})
     return models
 
@@ -335,6 +337,9 @@ def write_object_sets(out, seed: int, models: dict, n_objects: int, image_hw, pr
         for k, m in enumerate(mods):
             pts, _ = sample_surface(*outer_surface(m), 5000, torch.Generator().manual_seed(seed * 17 + k))
             atomic_write_bytes(out / "pascal3d" / "pointcloud" / cat / f"{k + 1:02d}" / "compressed.ply", ply_bytes(pts))
+            if getattr(m, "texture", None) is not None:                # the exact shape and appearance, for scoring
+                save_mesh(out / "records" / cat / "truth" / f"{k + 1:02d}.obj", m.verts, m.faces)
+                write_png(out / "records" / cat / "truth" / f"{k + 1:02d}_texture.png", to_uint8(m.texture.permute(1, 2, 0)))
         summary[cat] = {"objects": len(records), "cad_models": len(mods)}
     text = ",".join(P3D_COLUMNS) + "\n" + "".join(",".join(str(x) for x in r) + "\n" for r in rows)
     atomic_write_text(out / "pascal3d" / "Pascal3D.txt", text)
@@ -454,7 +459,7 @@ def _write_world(out, seed: int, profile: str, progress: bool, overrides: dict) 
     cfg = {**PROFILES[profile], **overrides}
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    models = object_models(seed, cfg["n_car_models"])
+    models = object_models(seed, cfg["n_car_models"], texture_size=cfg["texture_size"])
     total = (cfg["kitti_frames"] * cfg["kitti_sequences"] + len(models) * cfg["n_objects"] + cfg["coco_images"]
              + 2 * cfg["genren_images"])
     bar = tqdm(total=total, desc="partlab world", disable=not progress)
@@ -473,7 +478,10 @@ def _write_world(out, seed: int, profile: str, progress: bool, overrides: dict) 
                           "ground_truth": "azimuth/elevation/inplane_rotation/distance columns (degrees)"},
              "cus_coco": {"root": "cus_coco", "annotation": "cus_coco/annotations.json", **coco},
              "genren": {"root": "genren", **genren},
-             "records": {"root": "records", "files": [f"records/{c}/records.json" for c in sorted(models)], "categories": objects}}
+             "records": {"root": "records", "files": [f"records/{c}/records.json" for c in sorted(models)], "categories": objects,
+                         "truth": "records/car/truth/<cad_index>.obj (closed car) and <cad_index>_texture.png (its UV texture: "
+                                  "row v, column u of spherical_uv of the direction from the box centre; object images are drawn "
+                                  "with it, unlit)"}}
     files = _hash_tree(out)
     world["files"] = len(files)
     world["sha256_of_files"] = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
