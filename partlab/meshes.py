@@ -116,7 +116,7 @@ def uv_directions(uv: torch.Tensor) -> torch.Tensor:
     return torch.stack([theta.sin() * phi.sin(), theta.cos(), theta.sin() * phi.cos()], -1)
 
 def radial_hits(verts: torch.Tensor, faces: torch.Tensor, dirs: torch.Tensor, origin=(0.0, 0.0, 0.0),
-                chunk: int = 4_000_000) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                chunk: int = 4_000_000, eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Outermost intersection of rays `origin + t * dirs` (`dirs: (N, 3)`) with the mesh `verts: (V, 3)`, `faces: (F, 3)`.
     -> distance `t (N,)` (0 where a ray misses), face `(N,)` (-1 where it misses), barycentrics `(N, 3)`."""
     o = torch.as_tensor(origin, dtype=verts.dtype, device=verts.device)
@@ -136,7 +136,7 @@ def radial_hits(verts: torch.Tensor, faces: torch.Tensor, dirs: torch.Tensor, or
         q = torch.linalg.cross(tv, e1[None].expand_as(tv))
         b2 = (d * q).sum(-1) * inv
         t = (e2[None] * q).sum(-1) * inv
-        ok = (det.abs() >= 1e-12) & (b1 >= 0) & (b2 >= 0) & (b1 + b2 <= 1) & (t > 0)
+        ok = (det.abs() >= 1e-12) & (b1 >= -eps) & (b2 >= -eps) & (b1 + b2 <= 1 + eps) & (t > 0)   # edges and corners count
         t = torch.where(ok, t, torch.zeros_like(t))
         tm, fm = t.max(-1)
         hit = tm > 0

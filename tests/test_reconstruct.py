@@ -1,6 +1,6 @@
 """The mesh estimation command as a user runs it: two gloo processes under torchrun (each sample once per epoch,
 identical weights), a run killed with kill -9 and resumed (the same later losses), and bad input (one clear error)."""
-import json, os, signal, subprocess, sys, time
+import json, math, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 import torch
@@ -95,3 +95,86 @@ def test_bad_input_is_one_clear_error(inputs, tmp_path, damage, message):
     assert res.returncode == 2, res.stderr[-2000:]
     assert message in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
     assert not (out / "evaluation.json").exists()
+
+# --- pseudo ground truth (13_pseudogt): the same inputs and a short reconstruction run
+
+TINY_PG = {"texture_size": 32, "render_size": 128, "visibility_size": 32, "inception_size": 64}
+
+@pytest.fixture(scope="module")
+def recon_run(inputs):
+    out = inputs / "recon_short"
+    res = run_partlab(*command(inputs, out, "--steps", "10"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    (inputs / "tiny_pg.json").write_text(json.dumps(TINY_PG))
+    return out
+
+def pseudogt_command(d: Path, recon: Path, out: Path, *extra) -> list:
+    return ["textured", "pseudogt", "--data", d / "world", "--templates", d / "templates.pt", "--poses", d / "poses",
+            "--reconstruction", recon, "--out", out, "--config", d / "tiny_pg.json", "--no-progress", *extra]
+
+def test_pseudogt_writes_every_posed_image_and_scores_it(inputs, recon_run, tmp_path):
+    import numpy as np
+    out = tmp_path / "pg"
+    res = run_partlab(*pseudogt_command(inputs, recon_run, out))
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    files = sorted((out / "pseudogt_32x32_singletpl").glob("*.npz"))
+    assert len(files) == summary["images"] == len(json.loads((inputs / "poses" / "car_poses.json").read_text())["images"])
+    with np.load(files[0], allow_pickle=False) as z:
+        assert z["texture"].shape == (3, 32, 32) and z["texture"].dtype == np.float16 and z["mesh"].shape == (3, 32, 32)
+        assert z["texture_alpha"].shape == (1, 32, 32) and z["image"].shape == (4, 64, 64) and int(z["category"]) == 0
+        assert 0 < float((z["texture_alpha"] > 0).mean()) < 1                 # part of the texture was seen, not all
+    with np.load(out / "poses_metadata_singletpl.npz", allow_pickle=False) as z:
+        assert z["rotation"].shape == (summary["images"], 4) and len(z["path"]) == summary["images"]
+    # the world's truth is there, so both meshes are scored; the true shape under the exact camera reads the texture back
+    assert summary["psnr_exact_true_shape"] > 20 and math.isfinite(summary["psnr_step2_predicted"])
+    assert not list(out.rglob(".*.tmp"))
+
+@pytest.mark.parametrize("damage, message", [
+    ("no_poses", "car_poses.json: step-2 poses are missing"),
+    ("no_reconstruction", "no best.pt or last.pt"),
+    ("foreign_checkpoint", "best.pt: not a partlab checkpoint"),
+    ("no_template", "no template for category 'duck'"),
+])
+def test_pseudogt_bad_input_is_one_clear_error(inputs, recon_run, tmp_path, damage, message):
+    out, poses, recon, extra = tmp_path / "out", inputs / "poses", recon_run, []
+    if damage == "no_poses": poses = tmp_path / "empty"; poses.mkdir()
+    if damage == "no_reconstruction": recon = tmp_path / "nothing"; recon.mkdir()
+    if damage == "foreign_checkpoint":
+        recon = tmp_path / "foreign"; recon.mkdir(); torch.save({"state_dict": {}}, recon / "best.pt")
+    if damage == "no_template": extra = ["--category", "duck"]
+    args = pseudogt_command(inputs, recon, out, *extra)
+    args[args.index("--poses") + 1] = poses
+    res = run_partlab(*args)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert message in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert not (out / "evaluation.json").exists()
+
+@pytest.mark.skipif(not os.environ.get("PARTLAB_TEXTURED3DGAN_REPO"),
+                    reason="dev only: set PARTLAB_TEXTURED3DGAN_REPO to a dariopavllo/textured-3d-gan checkout")
+def test_the_original_pseudo_dataset_reads_the_original_layout(inputs, recon_run, tmp_path):
+    "The original's data/pseudo_dataset.py, unmodified, reads `--layout original` and agrees with partlab's files."
+    import importlib.util, types, numpy as np
+    ours, orig = tmp_path / "ours", tmp_path / "orig"
+    for out, layout in ((ours, "partlab"), (orig, "original")):
+        res = run_partlab(*pseudogt_command(inputs, recon_run, out, "--layout", layout))
+        assert res.returncode == 0, res.stderr[-3000:]
+    repo = Path(os.environ["PARTLAB_TEXTURED3DGAN_REPO"])
+    spec = importlib.util.spec_from_file_location("pseudo_dataset", repo / "data" / "pseudo_dataset.py")
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    cache = tmp_path / "cache" / "world"; cache.parent.mkdir()
+    cache.symlink_to(orig)
+    args = types.SimpleNamespace(dataset="world", mode="singletpl", texture_resolution=32, evaluate=False,
+                                 conditional_semantics=False, conditional_class=False, conditional_text=False)
+    cwd = os.getcwd(); os.chdir(tmp_path)
+    try: ds = mod.PseudoDataset(args, augment=False); items = [ds[i] for i in range(len(ds))]
+    finally: os.chdir(cwd)
+    assert len(items) == len(list((ours / "pseudogt_32x32_singletpl").glob("*.npz")))
+    with np.load(ours / "poses_metadata_singletpl.npz", allow_pickle=False) as z:
+        assert torch.equal(ds.classes[:, 0], torch.from_numpy(z["category"])) and ds.data["path"] == list(z["path"])
+        assert torch.equal(ds.data["rotation"], torch.from_numpy(z["rotation"]))
+    for i, it in enumerate(items):
+        with np.load(ours / "pseudogt_32x32_singletpl" / f"{i}.npz", allow_pickle=False) as z:
+            assert torch.equal(it["texture"], torch.from_numpy(z["texture"]).float())
+            assert torch.equal(it["texture_alpha"], torch.from_numpy(z["texture_alpha"]).float())
+            assert torch.equal(it["mesh"], torch.from_numpy(z["mesh"]))

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from .raster import rasterize_triangles, pixel_barycentrics
 
 # %% auto #0
-__all__ = ['face_corner_uvs', 'sample_texture', 'UVRender', 'render_uv']
+__all__ = ['face_corner_uvs', 'sample_texture', 'UVRender', 'render_uv', 'UVFragments', 'rasterize_uv_space',
+           'interpolate_uv_space']
 
 # %% ../../nbs/02e_textures.ipynb #7b8563db
 def face_corner_uvs(uv: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
@@ -58,3 +59,25 @@ def render_uv(verts_screen: torch.Tensor, faces: torch.Tensor, corner_uvs: torch
     mask = p2f >= 0
     image = sample_texture(texture, uv) * mask[:, None].to(texture.dtype)
     return UVRender(image, mask, torch.where(mask, local, -1), uv)
+
+# %% ../../nbs/02e_textures.ipynb #7174ff2b
+class UVFragments(NamedTuple):
+    "What `rasterize_uv_space` returns."
+    texel_to_face: torch.Tensor   # (T, T) face covering each texel centre, -1 none
+    bary: torch.Tensor            # (T, T, 3) the texel centre's barycentrics in that face
+
+def rasterize_uv_space(corner_uvs: torch.Tensor, size: int) -> UVFragments:
+    "Which face covers each texel of a `size` x `size` texture; `corner_uvs: (F, 3, 2)` from `face_corner_uvs`."
+    F_ = corner_uvs.shape[0]
+    tri = torch.cat([corner_uvs, corner_uvs - torch.tensor([1.0, 0.0])]) * size      # the wrapped copy, shifted by -1 in u
+    tri = torch.cat([tri, torch.ones_like(tri[..., :1])], -1)                       # (2F, 3, 3), constant depth
+    p2f, _ = rasterize_triangles(tri, torch.zeros(2 * F_, dtype=torch.long), 1, size, size, near=0.5)
+    bary = pixel_barycentrics(p2f, tri[..., :2])[0]
+    return UVFragments(torch.where(p2f[0] >= 0, p2f[0] % F_, -1), bary)
+
+def interpolate_uv_space(values: torch.Tensor, faces: torch.Tensor, frags: UVFragments) -> torch.Tensor:
+    "Per-vertex `values: (B, V, C)` of meshes sharing `faces: (F, 3)` -> maps `(B, C, T, T)` (0 on uncovered texels)."
+    f = frags.texel_to_face.clamp(min=0)
+    corners = values[:, faces[f]]                                                  # (B, T, T, 3, C)
+    out = (frags.bary[None, ..., None] * corners).sum(-2) * (frags.texel_to_face >= 0)[None, ..., None]
+    return out.permute(0, 3, 1, 2)

@@ -12,8 +12,8 @@ from ..meshes import face_normals, radial_hits, uv_directions
 
 # %% auto #0
 __all__ = ['CAR_PARTS', 'CAR_PART_ID', 'MOVABLE_PARTS', 'cube_grid', 'signed_volume', 'superquadric', 'CarModel', 'make_car',
-           'stripe_mask', 'stripe_color', 'car_texture', 'with_texture', 'axis_angle_matrix', 'openings_tensor',
-           'articulate_batch', 'articulate', 'draw_mesh']
+           'stripe_mask', 'stripe_color', 'soften', 'car_texture', 'with_texture', 'axis_angle_matrix',
+           'openings_tensor', 'articulate_batch', 'articulate', 'draw_mesh']
 
 # %% ../../nbs/03a_world_car.ipynb #fc31de1f
 CAR_PARTS = ("background", "body", "bonnet", "trunk", "door_front_left", "door_front_right", "door_back_left",
@@ -211,8 +211,19 @@ def stripe_color(paint: torch.Tensor) -> torch.Tensor:
     lum = float((paint * torch.tensor([0.3, 0.59, 0.11])).sum())
     return torch.tensor([0.95, 0.93, 0.85]) if lum < 0.5 else torch.tensor([0.08, 0.09, 0.12])
 
-def car_texture(car: CarModel, size: int = 128) -> torch.Tensor:
-    "The car's UV texture `(3, size, size)` in [0, 1] (row 0 at v = 0, column 0 at u = 0; texel centres)."
+def soften(texture: torch.Tensor, sigma: float) -> torch.Tensor:
+    "Gaussian blur of `texture (C, T, T)` by `sigma` texels, wrapping in u (columns) and clamping in v (rows)."
+    r = max(1, int(math.ceil(3 * sigma)))
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=texture.dtype) / sigma) ** 2); k = k / k.sum()
+    x = torch.nn.functional.pad(texture[None], (r, r, 0, 0), mode="circular")
+    x = torch.nn.functional.pad(x, (0, 0, r, r), mode="replicate")
+    C = texture.shape[0]
+    x = torch.nn.functional.conv2d(x, k.view(1, 1, 1, -1).expand(C, 1, 1, -1), groups=C)
+    return torch.nn.functional.conv2d(x, k.view(1, 1, -1, 1).expand(C, 1, -1, 1), groups=C)[0]
+
+def car_texture(car: CarModel, size: int = 128, sigma: float = 1.0) -> torch.Tensor:
+    """The car's UV texture `(3, size, size)` in [0, 1] (row 0 at v = 0, column 0 at u = 0; texel centres), softened by a
+    Gaussian of `sigma` texels so that an image of it, resampled into UV space, can match it texel for texel."""
     c = (torch.arange(size, dtype=torch.float32) + 0.5) / size
     vv, uu = torch.meshgrid(c, c, indexing="ij")
     dirs = uv_directions(torch.stack([uu, vv], -1).reshape(-1, 2))
@@ -220,11 +231,12 @@ def car_texture(car: CarModel, size: int = 128) -> torch.Tensor:
     rgb = car.face_colors[face.clamp(min=0)] * (face >= 0)[:, None]
     paint = (car.face_colors[face.clamp(min=0)] - car.paint).abs().sum(-1) < 1e-6
     rgb = torch.where((stripe_mask(dirs * t[:, None], car.dims) & paint)[:, None], stripe_color(car.paint), rgb)
-    return rgb.T.reshape(3, size, size).contiguous()
+    tex = rgb.T.reshape(3, size, size).contiguous()
+    return soften(tex, sigma) if sigma > 0 else tex
 
-def with_texture(car: CarModel, size: int = 128) -> CarModel:
-    "The same car carrying its UV texture (`car.texture`)."
-    return replace(car, texture=car_texture(car, size))
+def with_texture(car: CarModel, size: int = 128, sigma: float = 1.0) -> CarModel:
+    "The same car carrying its UV texture (`car.texture`, see `car_texture`)."
+    return replace(car, texture=car_texture(car, size, sigma))
 
 # %% ../../nbs/03a_world_car.ipynb #647d0c94
 def axis_angle_matrix(axes: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
