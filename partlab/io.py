@@ -14,7 +14,7 @@ from pathlib import Path
 __all__ = ['METRIC_KINDS', 'THREAD_POLICY', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json',
            'DataError', 'Metric', 'write_metrics', 'read_metrics', 'run_dir', 'resolve_device', 'save_figure',
            'UsageError', 'check_writable', 'Profile', 'command_group', 'resolve_threads', 'cpu_threads',
-           'add_threads_argument', 'TensorBoardLog', 'add_tensorboard_argument', 'read_scalars']
+           'add_threads_argument', 'TensorBoardLog', 'add_tensorboard_argument', 'read_image_tags', 'read_scalars']
 
 # %% ../nbs/06_io.ipynb #582f015b
 @contextmanager
@@ -236,7 +236,7 @@ def add_threads_argument(p) -> None:
 
 # %% ../nbs/06_io.ipynb #ec483521
 class TensorBoardLog:
-    """Scalars for TensorBoard under `log_dir/run` (`torch.utils.tensorboard.SummaryWriter`), or nothing at all when
+    """Scalars and image grids for TensorBoard under `log_dir/run` (`torch.utils.tensorboard.SummaryWriter`), or nothing at all when
     `log_dir` is empty. Use as a context manager (it flushes and closes the event file)."""
     def __init__(self, log_dir: str | os.PathLike | None = None, run: str = ""):
         self.writer = None
@@ -254,6 +254,12 @@ class TensorBoardLog:
         for name, v in values.items():
             if isinstance(v, (int, float)) and math.isfinite(v): self.writer.add_scalar(f"{prefix}/{name}", v, step)
 
+    def images(self, tag: str, images, step: int, nrow: int = 8) -> None:
+        "Log `images: (B, 3, H, W)` in [0, 1] as one grid image `tag` at `step` (torchvision's `make_grid`)."
+        if self.writer is None: return
+        from torchvision.utils import make_grid
+        self.writer.add_image(tag, make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=1), step)
+
     def close(self) -> None:
         if self.writer is not None: self.writer.close()
     def __enter__(self): return self
@@ -261,7 +267,14 @@ class TensorBoardLog:
 
 def add_tensorboard_argument(p) -> None:
     "The `--tensorboard DIR` flag of every long-running command."
-    p.add_argument("--tensorboard", default=None, metavar="DIR", help="write TensorBoard scalars under DIR")
+    p.add_argument("--tensorboard", default=None, metavar="DIR", help="write TensorBoard scalars (and image grids) under DIR")
+
+def read_image_tags(log_dir: str | os.PathLike) -> dict[str, list[int]]:
+    "Every image logged under `log_dir`: `{run/tag: [step, ...]}`."
+    from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
+    mux = EventMultiplexer().AddRunsFromDirectory(str(log_dir)); mux.Reload()
+    return {f"{run}/{tag}" if run != "." else tag: [e.step for e in mux.Images(run, tag)]
+            for run, tags in mux.Runs().items() for tag in tags.get("images", [])}
 
 def read_scalars(log_dir: str | os.PathLike) -> dict[str, list[tuple[int, float]]]:
     "Every scalar logged under `log_dir` (all runs below it): `{run/tag: [(step, value), ...]}`, read with tensorboard's own reader."

@@ -14,7 +14,7 @@ from .io import DataError, Profile, atomic_path, atomic_write_text, TensorBoardL
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'LoopConfig', 'Dist', 'init_distributed', 'close_distributed', 'shard', 'steps_per_epoch',
            'batch_indices', 'unwrap', 'save_checkpoint', 'load_checkpoint', 'restore', 'step_generator',
-           'weights_digest', 'TrainResult', 'train']
+           'weights_digest', 'TrainResult', 'train', 'slurm_script']
 
 # %% ../nbs/05_train.ipynb #c9e540db
 @dataclass(frozen=True)
@@ -197,3 +197,24 @@ def train(step_fn: Callable, model: torch.nn.Module, optimizer: torch.optim.Opti
         if samples is not None: samples.close()
     seconds = time.perf_counter() - t0
     return TrainResult(start, cfg.steps, rows, seconds, seen * dist.world_size / max(seconds, 1e-9))
+
+# %% ../nbs/05_train.ipynb #d7f542c4
+def slurm_script(job: str, arguments: list[str], nodes: int = 1, gpus_per_node: int = 8, time_limit: str = "24:00:00",
+                 partition: str | None = None, note: str = "") -> str:
+    "A Slurm batch script running `partlab <arguments>` under torchrun on `nodes` x `gpus_per_node` ranks."
+    part = f"#SBATCH --partition={partition}\n" if partition else ""
+    comment = f"# {note}\n" if note else ""
+    return f"""#!/bin/bash
+#SBATCH --job-name={job}
+#SBATCH --nodes={nodes}
+#SBATCH --ntasks-per-node=1
+#SBATCH --gpus-per-node={gpus_per_node}
+#SBATCH --cpus-per-task={4 * gpus_per_node}
+#SBATCH --time={time_limit}
+{part}#SBATCH --output={job}-%j.log
+{comment}set -euo pipefail
+head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
+srun torchrun --nnodes={nodes} --nproc_per_node={gpus_per_node} --rdzv_id="$SLURM_JOB_ID" \\
+    --rdzv_backend=c10d --rdzv_endpoint="$head_node:29500" \\
+    "$(command -v partlab)" {' '.join(arguments)}
+"""

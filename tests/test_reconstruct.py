@@ -103,8 +103,11 @@ TINY_PG = {"texture_size": 32, "render_size": 128, "visibility_size": 32, "incep
 @pytest.fixture(scope="module")
 def recon_run(inputs):
     out = inputs / "recon_short"
-    res = run_partlab(*command(inputs, out, "--steps", "10"))
+    res = run_partlab(*command(inputs, out, "--steps", "10", "--tensorboard", inputs / "tb"))
     assert res.returncode == 0, res.stderr[-3000:]
+    from partlab.io import read_scalars, read_image_tags                       # scalars and validation image grids
+    assert read_image_tags(inputs / "tb") == {"car/val/reconstructions": [5, 10]}
+    assert [s for s, _ in read_scalars(inputs / "tb")["car/val/silhouette_iou"]] == [5, 10]
     (inputs / "tiny_pg.json").write_text(json.dumps(TINY_PG))
     return out
 

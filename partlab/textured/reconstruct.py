@@ -20,7 +20,8 @@ from ..datasets.records import read_records, load_record
 from ..datasets.posefromshape import point_cloud_path, read_point_cloud
 from ..io import (DataError, Profile, UsageError, atomic_write_json, check_writable, command_group, resolve_device,
                         cpu_threads, add_threads_argument, TensorBoardLog, add_tensorboard_argument)
-from ..train import LoopConfig, Dist, init_distributed, close_distributed, train, load_checkpoint, restore, save_checkpoint, unwrap
+from ..train import (LoopConfig, Dist, init_distributed, close_distributed, train, load_checkpoint, restore, save_checkpoint,
+                           unwrap, slurm_script)
 from .remesh import TEXTURED_HELP, normalize_template, silhouette_iou, sample_surface_points
 from .poses import (square_crop_box, crop_affine, crop_mask, crop_labels, merge_mirrored_parts, template_for,
                                     project_template, to_screen)
@@ -29,7 +30,7 @@ from .poses import (square_crop_box, crop_affine, crop_mask, crop_labels, merge_
 __all__ = ['KIND', 'ReconstructConfig', 'SphereMaps', 'mirror_half', 'displaced_verts', 'ResBlock', 'ReconstructionNet',
            'crop_image', 'ReconData', 'read_poses', 'load_recon_data', 'Rendered', 'render_prediction',
            'reconstruction_losses', 'template_weights', 'predict', 'fit_reconstruction', 'chamfer', 'normalized',
-           'mesh_points', 'evaluate', 'run_reconstruct', 'add_parser']
+           'mesh_points', 'evaluate', 'run_reconstruct', 'reconstruct_slurm_script', 'add_parser']
 
 # %% ../../nbs/12_reconstruct.ipynb #62894387
 @dataclass(frozen=True)
@@ -301,8 +302,13 @@ def fit_reconstruction(data: ReconData, template: torch.Tensor, cfg: Reconstruct
 
     def on_checkpoint(step):
         if not dist.main or len(val_idx) == 0: return
-        iou = float(silhouette_iou(predict(net, data, val_idx, maps, cfg, device).alpha, data.masks[val_idx].to(device)).mean())
-        if tensorboard: tensorboard.scalars("val", {"silhouette_iou": iou}, step)
+        pred = predict(net, data, val_idx, maps, cfg, device)
+        iou = float(silhouette_iou(pred.alpha, data.masks[val_idx].to(device)).mean())
+        if tensorboard:
+            tensorboard.scalars("val", {"silhouette_iou": iou}, step)
+            shown = slice(0, 8)                                            # inputs above, predictions with the step-2 pose below
+            tensorboard.images("val/reconstructions", torch.cat([(data.images[val_idx][shown] + 1) / 2, (pred.rgb[shown].cpu() + 1) / 2]),
+                               step, nrow=len(val_idx[shown]))
         if iou > best["iou"]:
             best.update(iou=iou, step=step)
             save_checkpoint(out / "best.pt", KIND, step, net, None, iou=iou, config=json.dumps(asdict(cfg)), part_names=json.dumps(data.part_names))
@@ -391,6 +397,16 @@ def _run(args) -> int:
     if int(os.environ.get("RANK", "0")) == 0: print(json.dumps(summary))
     return 0
 
+def reconstruct_slurm_script(args) -> str:
+    "The Slurm job script of `partlab textured slurm`: `textured reconstruct` on CUDA under torchrun (DDP), resubmit to resume."
+    cmd = ["textured", "reconstruct", "--data", f'"{args.data}"', "--templates", f'"{args.templates}"', "--poses", f'"{args.poses}"',
+           "--out", f'"{args.out}"', "--category", args.category, "--profile", args.profile, "--device", "cuda", "--no-progress"]
+    return slurm_script("partlab-reconstruct", cmd, args.nodes, args.gpus_per_node, args.time, args.partition,
+                        "DistributedDataParallel over the nodes x GPUs ranks; resubmitting resumes from OUT/last.pt.")
+
+def _run_slurm(args) -> int:
+    print(reconstruct_slurm_script(args), end=""); return 0
+
 def add_parser(sub) -> None:
     "`partlab textured reconstruct`: train the mesh estimation network on step-2 poses and score it on held-out images."
     r = command_group(sub, "textured", TEXTURED_HELP).add_parser(
@@ -411,3 +427,10 @@ def add_parser(sub) -> None:
     r.add_argument("--record-samples", action="store_true", help="every rank writes OUT/samples_rank<r>.jsonl (indices per step, final weights' digest)")
     add_threads_argument(r); add_tensorboard_argument(r)
     r.set_defaults(run=_run)
+    s = command_group(sub, "textured", TEXTURED_HELP).add_parser(
+        "slurm", help="print a Slurm job script that runs `partlab textured reconstruct` under torchrun on every node")
+    for name in ("data", "templates", "poses", "out"): s.add_argument(f"--{name}", required=True)
+    s.add_argument("--category", default="car"); s.add_argument("--profile", default="full", choices=list(ReconstructConfig.PROFILES))
+    s.add_argument("--nodes", type=int, default=1); s.add_argument("--gpus-per-node", type=int, default=4)
+    s.add_argument("--time", default="24:00:00"); s.add_argument("--partition", default=None)
+    s.set_defaults(run=_run_slurm)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
+from ..train import slurm_script as train_slurm_script
 from ..io import (DataError, atomic_write_json, atomic_write_text, command_group, resolve_device, cpu_threads,
                         add_threads_argument, TensorBoardLog, add_tensorboard_argument)
 from ..geometry import box_iou_3d, box_iou_bev, kitti_from_corners, kitti_label_line, kitti_alpha
@@ -102,22 +103,9 @@ def label(root: str | os.PathLike, out: str | os.PathLike, config: VSRDConfig = 
 def slurm_script(root: str, out: str, nodes: int = 1, gpus_per_node: int = 8, time_limit: str = "24:00:00",
                  partition: str | None = None, profile: str = "full") -> str:
     "A Slurm batch script that labels `root` into `out` with `partlab vsrd label` under torchrun on every node."
-    part = f"#SBATCH --partition={partition}\n" if partition else ""
-    return f"""#!/bin/bash
-#SBATCH --job-name=partlab-vsrd
-#SBATCH --nodes={nodes}
-#SBATCH --ntasks-per-node=1
-#SBATCH --gpus-per-node={gpus_per_node}
-#SBATCH --cpus-per-task={4 * gpus_per_node}
-#SBATCH --time={time_limit}
-{part}#SBATCH --output=partlab-vsrd-%j.log
-# Frames are split over the nodes x GPUs ranks; finished frames are skipped, so resubmitting resumes the job.
-set -euo pipefail
-head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
-srun torchrun --nnodes={nodes} --nproc_per_node={gpus_per_node} --rdzv_id="$SLURM_JOB_ID" \\
-    --rdzv_backend=c10d --rdzv_endpoint="$head_node:29500" \\
-    "$(command -v partlab)" vsrd label --root "{root}" --out "{out}" --profile {profile} --device cuda --no-progress
-"""
+    return train_slurm_script("partlab-vsrd", ["vsrd", "label", "--root", f'"{root}"', "--out", f'"{out}"', "--profile", profile,
+                                               "--device", "cuda", "--no-progress"], nodes, gpus_per_node, time_limit, partition,
+                              "Frames are split over the nodes x GPUs ranks; finished frames are skipped, so resubmitting resumes the job.")
 
 # %% ../../nbs/42_vsrd.ipynb #4507d09d
 def predictions_path(out: Path, sequence: str, frame: int) -> Path:
