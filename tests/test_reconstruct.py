@@ -115,12 +115,16 @@ def pseudogt_command(d: Path, recon: Path, out: Path, *extra) -> list:
     return ["textured", "pseudogt", "--data", d / "world", "--templates", d / "templates.pt", "--poses", d / "poses",
             "--reconstruction", recon, "--out", out, "--config", d / "tiny_pg.json", "--no-progress", *extra]
 
-def test_pseudogt_writes_every_posed_image_and_scores_it(inputs, recon_run, tmp_path):
-    import numpy as np
-    out = tmp_path / "pg"
+@pytest.fixture(scope="module")
+def pseudogt_run(inputs, recon_run):
+    out = inputs / "pg"
     res = run_partlab(*pseudogt_command(inputs, recon_run, out))
     assert res.returncode == 0, res.stderr[-3000:]
-    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    return out, json.loads(res.stdout.strip().splitlines()[-1])
+
+def test_pseudogt_writes_every_posed_image_and_scores_it(inputs, pseudogt_run):
+    import numpy as np
+    out, summary = pseudogt_run
     files = sorted((out / "pseudogt_32x32_singletpl").glob("*.npz"))
     assert len(files) == summary["images"] == len(json.loads((inputs / "poses" / "car_poses.json").read_text())["images"])
     with np.load(files[0], allow_pickle=False) as z:
@@ -181,3 +185,42 @@ def test_the_original_pseudo_dataset_reads_the_original_layout(inputs, recon_run
             assert torch.equal(it["texture"], torch.from_numpy(z["texture"]).float())
             assert torch.equal(it["texture_alpha"], torch.from_numpy(z["texture_alpha"]).float())
             assert torch.equal(it["mesh"], torch.from_numpy(z["mesh"]))
+
+# --- the UV GAN (14_gan) on that pseudo ground truth
+
+TINY_GAN = {"width": 8, "d_width": 8, "texture_size": 32, "batch": 2, "checkpoint_every": 3, "log_every": 1, "n_eval": 8,
+            "render_size": 32}
+
+def gan_command(d: Path, pg: Path, *extra) -> list:
+    return ["textured", "gan", *extra[:1], "--pseudogt", pg, "--templates", d / "templates.pt", *extra[1:]]
+
+def test_gan_trains_resumes_exactly_evaluates_and_samples(inputs, pseudogt_run, tmp_path):
+    pg, _ = pseudogt_run
+    (tmp_path / "tiny_gan.json").write_text(json.dumps(TINY_GAN))
+    train = lambda out, steps: run_partlab(*gan_command(inputs, pg, "train", "--out", out, "--config", tmp_path / "tiny_gan.json",
+                                                        "--steps", steps, "--no-progress"))
+    for out, steps in ((tmp_path / "whole", 9), (tmp_path / "cut", 6), (tmp_path / "cut", 9)):
+        res = train(out, steps)
+        assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads(res.stdout.strip().splitlines()[-1])["resumed_from"] == 6
+    rows = lambda out: [json.loads(l) for l in (out / "train_log.jsonl").read_text().splitlines()]
+    assert rows(tmp_path / "cut") == rows(tmp_path / "whole") and len(rows(tmp_path / "whole")) == 9   # G and D losses alike
+    assert sorted(p.name for p in (tmp_path / "whole").glob("snapshot_*.pt")) == ["snapshot_0000003.pt", "snapshot_0000006.pt", "snapshot_0000009.pt"]
+    res = run_partlab(*gan_command(inputs, pg, "evaluate", "--model", tmp_path / "whole", "--which-epoch", "best"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    best = json.loads(res.stdout.strip().splitlines()[-1])
+    assert {"fid_substitute_random_inception_full", "fid_substitute_random_inception_texture_only",
+            "fid_substitute_random_inception_mesh_only"} <= set(best) and not any(k.startswith("fid_full") for k in best)
+    assert all(math.isfinite(best[k]) and best[k] >= 0 for k in best if k.startswith("fid"))
+    res = run_partlab(*gan_command(inputs, pg, "sample", "--model", tmp_path / "whole", "--out", tmp_path / "samples", "--n", "2"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["0000.obj", "0000_texture.png", "0001.obj", "0001_texture.png"]
+
+def test_gan_bad_input_is_one_clear_error(inputs, pseudogt_run, tmp_path):
+    pg, _ = pseudogt_run
+    res = run_partlab(*gan_command(inputs, tmp_path, "train", "--out", tmp_path / "o", "--steps", "1", "--no-progress"))
+    assert res.returncode == 2 and "not a pseudo-GT folder" in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+    bad = tmp_path / "inception.pt"; torch.save({"fc.weight": torch.zeros(10, 2048)}, bad)
+    (tmp_path / "m").mkdir()
+    res = run_partlab(*gan_command(inputs, pg, "evaluate", "--model", tmp_path / "m", "--inception-weights", bad))
+    assert res.returncode == 2 and "inception.pt: fc.weight has shape (10, 2048)" in res.stderr, res.stderr[-2000:]

@@ -229,7 +229,8 @@ def export_pseudogt(root, category: str, templates, poses_dir, recon_dir, out, c
             "category": torch.zeros(len(data.ids), dtype=torch.long)}
     if layout == "original": _savez(out / f"poses_metadata_{cfg.mode}.npz", data=np.array({**meta, "path": list(data.ids)}, dtype=object))
     else: _savez(out / f"poses_metadata_{cfg.mode}.npz", **{k: v.numpy() for k, v in meta.items()}, path=np.array(data.ids))
-    summary = {"category": category, "template": name, "images": len(rows), "folder": str(folder), "layout": layout,
+    summary = {"category": category, "template": name, "base": rcfg.base, "data": str(Path(root).resolve()), "images": len(rows),
+               "folder": str(folder), "layout": layout,
                "config": asdict(cfg), "mean_seen": float(np.mean([r["seen"] for r in rows]))}
     for key in ("psnr_step2_predicted", "psnr_exact_true_shape"):
         vals = [r[key] for r in rows if key in r and math.isfinite(r[key])]
