@@ -132,7 +132,6 @@ class WrapConv(nn.Module):
     "A spectral-normalised conv whose padding wraps around in u (width) and is zero in v."
     def __init__(self, cin: int, cout: int, k: int, stride: int = 1):
         super().__init__()
-        self.p = k // 2 if stride == 1 else (k - stride) // 2 + (k - stride) % 2
         self.conv = spectral_norm(nn.Conv2d(cin, cout, k, stride))
         self.k, self.stride = k, stride
 
@@ -424,8 +423,9 @@ def _run_evaluate(args) -> int:
     for snap in _snapshots(Path(args.model), args.which_epoch):
         gen, cfg = _load_generator(snap)
         if args.n: cfg = GANConfig.from_overrides(cfg, {"n_eval": args.n}, source="--n")
-        data, maps, _ = _gan_inputs(args, cfg)
-        distance = distance or FrechetDistance(data.images, args.inception_weights)
+        if distance is None:                                       # the data and the real features, once for every snapshot
+            data, maps, _ = _gan_inputs(args, cfg)
+            distance = FrechetDistance(data.images, args.inception_weights)
         rows.append({"snapshot": snap.name, **evaluate_gan(gen, data, maps, cfg, distance,
                                                            kinds=("full",) if args.which_epoch == "best" else ("full", "texture_only", "mesh_only"))})
     key = next(k for k in rows[0] if k.endswith("_full"))
@@ -440,6 +440,7 @@ def _run_evaluate(args) -> int:
 
 def _run_sample(args) -> int:
     import cv2
+    from partlab.io import atomic_write_bytes
     gen, cfg = _load_generator(_snapshots(Path(args.model), "last")[-1])
     data, maps, _ = _gan_inputs(args, cfg)
     out = check_writable(Path(args.out))
@@ -448,7 +449,6 @@ def _run_sample(args) -> int:
     for i, v in enumerate(displaced_verts(disp, maps)):
         save_mesh(out / f"{i:04d}.obj", v, maps.faces)
         ok, buf = cv2.imencode(".png", np.ascontiguousarray(((tex[i] + 1) * 127.5).clamp(0, 255).byte().permute(1, 2, 0).numpy()[..., ::-1]))
-        from partlab.io import atomic_write_bytes
         atomic_write_bytes(out / f"{i:04d}_texture.png", buf.tobytes())
     print(json.dumps({"samples": args.n, "out": str(out)}))
     return 0

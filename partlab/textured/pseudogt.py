@@ -213,13 +213,14 @@ def export_pseudogt(root, category: str, templates, poses_dir, recon_dir, out, c
                                            "image": torch.cat([inception[:3] * 2 - 1, inception[3:]]), "category": 0}, layout)
         row = {"index": i, "id": rid, "split": ["train", "validation", "test"][int(data.split[i])], "seen": float(pg.visible.float().mean())}
         cad = rec.get("cad_index")
-        if cad is not None and cad not in truths: truths[cad] = read_truth(root, category, cad)
+        if cad is not None and cad not in truths:                  # each CAD model's truth, read and sampled once
+            truth = read_truth(root, category, cad)
+            truths[cad] = None if truth is None else (radial_shape(truth[0], truth[1], maps.verts), truth[2])
         truth = truths.get(cad)
         if truth is not None:
-            tv, tf, ttex = truth
+            star, ttex = truth
             sel = pg.alpha > cfg.alpha_threshold
             row["psnr_step2_predicted"] = float(masked_psnr(pg.texture, texture_on_mesh(verts, faces, frags, ttex[None]), sel)[0])
-            star = radial_shape(tv, tf, maps.verts)
             exact = pseudo_ground_truth(camera_to_crop(star, rec["camera"], rec["bbox"], cfg.render_size)[None], faces,
                                         maps.corner_uvs, frags, rgba, cfg)
             row["psnr_exact_true_shape"] = float(masked_psnr(exact.texture, texture_on_mesh(star[None], faces, frags, ttex[None]),
