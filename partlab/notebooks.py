@@ -11,7 +11,7 @@ from .io import UsageError
 
 # %% auto #0
 __all__ = ['project_root', 'kernel_name', 'notebook_name', 'notebook_package', 'has_parameters_cell', 'list_notebooks',
-           'discover_notebooks', 'select_notebooks', 'interactive', 'image_slider']
+           'discover_notebooks', 'select_notebooks', 'interactive', 'image_slider', 'picker_slider']
 
 # %% ../nbs/07_notebooks.ipynb #f68bfbc0
 def project_root(start: str | os.PathLike | None = None) -> Path:
@@ -111,5 +111,39 @@ def image_slider(images: list, titles: list[str] | None = None, description: str
             out.clear_output(wait=True); fig = draw(slider.value); display(fig); plt.close(fig)
     slider.observe(show, names="value"); show()
     box = W.VBox([slider, out])
+    display(box)
+    return box
+
+# %% ../nbs/07_notebooks.ipynb #b54ecc89
+def picker_slider(render, options: list, description: str = "t", values: tuple = (0.0, 1.0), steps: int = 8,
+                  picker: str = "class", figsize=(3.2, 3.2), static: int = 3):
+    """A dropdown over `options` and a slider over `values` (`steps` steps) in JupyterLab that show
+    `render(option, t) -> (H, W[, 3]) array` again whenever either changes; headless (see `interactive`) one static
+    figure, a row per option at `static` evenly spaced slider values. It shows itself, and returns the widget, or the figure."""
+    import matplotlib.pyplot as plt
+    if not len(options): raise ValueError("picker_slider needs at least one option")
+    lo, hi = map(float, values)
+    title = lambda o, t: f"{o}: {description} {t:.2f}"
+    if not interactive():
+        ts = [lo + (hi - lo) * k / max(static - 1, 1) for k in range(static)]
+        fig, axs = plt.subplots(len(options), static, figsize=(figsize[0] * static, figsize[1] * len(options)), squeeze=False)
+        for r, o in enumerate(options):
+            for c, t in enumerate(ts):
+                axs[r, c].imshow(render(o, t)); axs[r, c].set_title(title(o, t), fontsize=8); axs[r, c].axis("off")
+        fig.tight_layout()
+        return fig
+    import ipywidgets as W
+    from IPython.display import display
+    out = W.Output()
+    pick = W.Dropdown(options=list(options), description=picker)
+    slider = W.FloatSlider(value=lo, min=lo, max=hi, step=(hi - lo) / max(steps, 1), description=description, continuous_update=False)
+    def show(change=None):
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=figsize)
+            ax.imshow(render(pick.value, slider.value)); ax.set_title(title(pick.value, slider.value), fontsize=9); ax.axis("off")
+            display(fig); plt.close(fig)
+    pick.observe(show, names="value"); slider.observe(show, names="value"); show()
+    box = W.VBox([W.HBox([pick, slider]), out])
     display(box)
     return box

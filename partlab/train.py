@@ -150,16 +150,18 @@ class TrainResult:
 def train(step_fn: Callable, model: torch.nn.Module, optimizer: torch.optim.Optimizer, n: int, cfg: LoopConfig,
           out: str | os.PathLike, kind: str, dist: Dist = Dist(), lr_at: Callable | None = None,
           on_checkpoint: Callable | None = None, tensorboard: TensorBoardLog | None = None, progress: bool = True,
-          resume: bool = True, extra: Callable | None = None, record_samples: bool = False) -> TrainResult:
+          resume: bool = True, extra: Callable | None = None, record_samples: bool = False, wrap: bool = True) -> TrainResult:
     """Run `cfg.steps` steps of `step_fn(indices (b,), step, generator) -> {"loss": tensor, ...}` over `n` samples.
     Checkpoints `out/last.pt` (kind `kind`, plus `extra()`'s values) and `out/train_log.jsonl` (one line per step, main rank).
-    `record_samples`: every rank also writes `out/samples_rank<r>.jsonl` (the indices of each step, then its weights' digest)."""
+    `record_samples`: every rank also writes `out/samples_rank<r>.jsonl` (the indices of each step, then its weights' digest).
+    `wrap`: under torchrun, put `model` in DistributedDataParallel; False when `step_fn` calls DDP modules of its own
+    (a GAN's generator and discriminators, each stepped by its own optimiser)."""
     from tqdm.auto import tqdm
     out = Path(out)
     start = 0
     if resume and (out / "last.pt").is_file():
         start = restore(load_checkpoint(out / "last.pt", kind), model, optimizer, out / "last.pt")
-    if dist.distributed and not isinstance(model, torch.nn.parallel.DistributedDataParallel):
+    if wrap and dist.distributed and not isinstance(model, torch.nn.parallel.DistributedDataParallel):
         model = torch.nn.parallel.DistributedDataParallel(model)
     log_path = out / "train_log.jsonl"
     rows = _read_log(log_path, start) if dist.main else []

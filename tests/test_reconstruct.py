@@ -214,7 +214,8 @@ def test_gan_trains_resumes_exactly_evaluates_and_samples(inputs, pseudogt_run, 
     assert all(math.isfinite(best[k]) and best[k] >= 0 for k in best if k.startswith("fid"))
     res = run_partlab(*gan_command(inputs, pg, "sample", "--model", tmp_path / "whole", "--out", tmp_path / "samples", "--n", "2"))
     assert res.returncode == 0, res.stderr[-3000:]
-    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["0000.obj", "0000_texture.png", "0001.obj", "0001_texture.png"]
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["0000.obj", "0000_texture.png", "0001.obj", "0001_texture.png", "samples.json"]
+    assert json.loads((tmp_path / "samples" / "samples.json").read_text())["classes"] == ["car", "car"]
 
 def test_gan_bad_input_is_one_clear_error(inputs, pseudogt_run, tmp_path):
     pg, _ = pseudogt_run
@@ -224,3 +225,53 @@ def test_gan_bad_input_is_one_clear_error(inputs, pseudogt_run, tmp_path):
     (tmp_path / "m").mkdir()
     res = run_partlab(*gan_command(inputs, pg, "evaluate", "--model", tmp_path / "m", "--inception-weights", bad))
     assert res.returncode == 2 and "inception.pt: fc.weight has shape (10, 2048)" in res.stderr, res.stderr[-2000:]
+
+def test_gan_two_gloo_processes_see_every_sample_once_and_agree(inputs, pseudogt_run, tmp_path):
+    pg, _ = pseudogt_run
+    (tmp_path / "tiny_gan.json").write_text(json.dumps(TINY_GAN))
+    out = tmp_path / "ddp"
+    cmd = gan_command(inputs, pg, "train", "--out", out, "--config", tmp_path / "tiny_gan.json", "--steps", "6",
+                      "--no-progress", "--record-samples", "--device", "cpu")
+    res = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node", "2",
+                          str(Path(sys.executable).parent / "partlab"), *map(str, cmd)],
+                         capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["world_size"] == 2 and summary["steps"] == 6
+    ranks = [[json.loads(l) for l in (out / f"samples_rank{r}.jsonl").read_text().splitlines()] for r in range(2)]
+    n, per_step = summary["samples"], TINY_GAN["batch"] * 2                        # batch x 2 discriminator steps per rank
+    per_epoch = max(1, -(-n // 2) // per_step)
+    assert 6 // per_epoch >= 1
+    for epoch in range(6 // per_epoch):
+        seen = [i for rows in ranks for row in rows[:-1] if row["epoch"] == epoch for i in row["indices"]]
+        assert sorted(seen) == list(range(n)), (epoch, sorted(seen))             # each pseudo-GT sample once in the epoch
+    assert ranks[0][-1]["weights_sha256"] == ranks[1][-1]["weights_sha256"]      # G, its EMA and both D alike on both ranks
+    assert sorted(p.name for p in out.glob("snapshot_*.pt")) == ["snapshot_0000003.pt", "snapshot_0000006.pt"]
+
+def test_gan_all_class_model_on_two_categories(inputs, pseudogt_run, tmp_path):
+    "Two pseudo-GT folders (the second the first relabelled `van`, with a template of that name) train the class-conditional model."
+    import shutil
+    from partlab.textured.remesh import load_remeshed, save_remeshed
+    pg, _ = pseudogt_run
+    second = tmp_path / "pg_van"; shutil.copytree(pg, second)
+    ev = json.loads((second / "evaluation.json").read_text()); ev["summary"]["category"] = "van"
+    (second / "evaluation.json").write_text(json.dumps(ev))
+    t = load_remeshed(inputs / "templates.pt")
+    save_remeshed(tmp_path / "templates.pt", torch.cat([t["verts"], t["verts"] * 1.1]), [*t["names"], "van"], t["metrics"])
+    (tmp_path / "tiny_gan.json").write_text(json.dumps(TINY_GAN))
+    base = ["textured", "gan", "train", "--pseudogt", pg, second, "--templates", tmp_path / "templates.pt",
+            "--config", tmp_path / "tiny_gan.json", "--steps", "3", "--no-progress"]
+    res = run_partlab(*base, "--out", tmp_path / "plain")
+    assert res.returncode == 2 and "--conditional-class" in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+    res = run_partlab(*base, "--out", tmp_path / "all", "--conditional-class")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads(res.stdout.strip().splitlines()[-1])["classes"] == ["car", "van"]
+    sample = ["textured", "gan", "sample", "--model", tmp_path / "all", "--pseudogt", pg, second, "--templates", tmp_path / "templates.pt"]
+    res = run_partlab(*sample, "--out", tmp_path / "vans", "--n", "2", "--class", "van")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads((tmp_path / "vans" / "samples.json").read_text())["classes"] == ["van", "van"]
+    from partlab.meshes import load_mesh
+    van_mesh = load_mesh(tmp_path / "vans" / "0000.obj")[0]                      # moved from the van's own (larger) template
+    assert van_mesh.abs().max() > t["verts"][0].abs().max() * 1.05
+    res = run_partlab(*sample, "--out", tmp_path / "boats", "--class", "boat")
+    assert res.returncode == 2 and "--class 'boat'" in res.stderr and not (tmp_path / "boats").exists(), res.stderr[-2000:]

@@ -17,18 +17,20 @@ from ..losses import flatness_loss
 from ..render.textures import render_uv
 from ..datasets.posefromshape import point_cloud_path, read_point_cloud
 from ..io import (DataError, Profile, UsageError, atomic_write_json, check_writable, command_group, cpu_threads,
-                        add_threads_argument, TensorBoardLog, add_tensorboard_argument, save_figure)
-from ..train import LoopConfig, init_distributed, train, load_checkpoint, restore, save_checkpoint
+                        add_threads_argument, TensorBoardLog, add_tensorboard_argument, save_figure, resolve_device)
+from ..train import LoopConfig, init_distributed, close_distributed, train, load_checkpoint, restore, save_checkpoint, slurm_script
 from .remesh import TEXTURED_HELP
 from .poses import template_for, project_template, to_screen
+from ..meshes import sample_uv_map, apply_displacement
 from .reconstruct import SphereMaps, mirror_half, displaced_verts, chamfer, normalized, mesh_points
 from .pseudogt import load_pseudogt, pseudogt_dir, PseudoGTConfig
 
 # %% auto #0
 __all__ = ['KIND', 'GANConfig', 'CondBN', 'GBlock', 'UVGenerator', 'positional_channels', 'WrapConv', 'PatchD', 'd_inputs',
-           'UVDiscriminators', 'masked_mean', 'd_hinge', 'g_hinge', 'UVData', 'load_uv_data', 'UVGAN', 'GANOptimizers',
-           'gan_step', 'fit_gan', 'truncated_noise', 'render_textured', 'RandomInception', 'check_inception_weights',
-           'FrechetDistance', 'evaluate_gan', 'mesh_coverage', 'add_parser']
+           'UVDiscriminators', 'masked_mean', 'd_hinge', 'g_hinge', 'UVData', 'load_uv_data', 'join_uv_data',
+           'ClassMaps', 'gan_inputs', 'UVGAN', 'GANOptimizers', 'class_labels', 'gan_step', 'fit_gan',
+           'truncated_noise', 'render_textured', 'RandomInception', 'check_inception_weights', 'FrechetDistance',
+           'evaluate_gan', 'mesh_coverage', 'latent_walk', 'gan_slurm_script', 'add_parser']
 
 # %% ../../nbs/14_gan.ipynb #fc1b6e0a
 @dataclass(frozen=True)
@@ -51,12 +53,15 @@ class GANConfig(Profile):
     truncation: float = 1.0     # |z_i| bound of the FID samples
     checkpoint_every: int = 40
     log_every: int = 10
+    classes: tuple = ()         # class names of the class-conditional (all-class) model; empty: one class
+    class_dim: int = 32         # class embedding size of the conditional model
 
     def __post_init__(self):
         if self.texture_size < 32 or self.texture_size & (self.texture_size - 1):
             raise UsageError(f"texture_size must be a power of 2 >= 32, not {self.texture_size}")
         if self.d_steps < 1: raise UsageError(f"d_steps must be at least 1, not {self.d_steps}")
         if len(self.d_weights) != 2: raise UsageError(f"d_weights needs two weights (texture, mesh), not {self.d_weights}")
+        if len(set(self.classes)) != len(self.classes): raise UsageError(f"classes must be distinct, not {self.classes}")
 
 GANConfig.PROFILES = {
     "quick": GANConfig(),
@@ -92,11 +97,14 @@ class GBlock(nn.Module):
         return h + self.skip(up(x))
 
 class UVGenerator(nn.Module):
-    "z `(B, z_dim)` -> texture `(B, 3, T, T)` in [-1, 1] and displacement map `(B, 3, 32, 32)`, both mirror-symmetric."
+    """z `(B, z_dim)` (and class labels `y (B,)` if `cfg.classes`) -> texture `(B, 3, T, T)` in [-1, 1] and displacement
+    map `(B, 3, 32, 32)`, both mirror-symmetric."""
     def __init__(self, cfg: GANConfig):
         super().__init__()
-        w, zc = cfg.width, cfg.z_dim
-        self.w = w
+        w = cfg.width
+        self.w, self.z_dim = w, cfg.z_dim
+        self.embed = nn.Embedding(len(cfg.classes), cfg.class_dim) if cfg.classes else None
+        zc = cfg.z_dim + (cfg.class_dim if cfg.classes else 0)           # the conditioning vector's size
         self.fc = nn.Linear(zc, w * 4 * 2)
         self.trunk = nn.ModuleList([GBlock(w, w, zc), GBlock(w, w, zc), GBlock(w, max(w // 2, 8), zc)])   # 4x2 -> 32x16
         m = max(w // 2, 8)
@@ -109,7 +117,14 @@ class UVGenerator(nn.Module):
         self.tex_blocks = nn.ModuleList(ups)
         self.tex_out = nn.Conv2d(c, 3, 5, 1, 2)
 
-    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def condition(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        "The conditioning vector: `z`, joined with the class embedding of `y` in a class-conditional generator."
+        if self.embed is None: return z
+        if y is None: raise UsageError("a class-conditional generator needs class labels y")
+        return torch.cat([z, self.embed(y.to(z.device))], 1)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.condition(z, y)
         h = self.fc(z).view(-1, self.w, 4, 2)
         for b in self.trunk: h = b(h, z)
         m = self.mesh_out(F.leaky_relu(self.mesh_block(h, z), 0.2))                       # (B, 3, 32, 16)
@@ -142,8 +157,9 @@ class WrapConv(nn.Module):
         return self.conv(x)
 
 class PatchD(nn.Module):
-    "Patch discriminator: `first` conv, stride-2 4x4 convs doubling channels, a 5x5 conv to one logit per patch."
-    def __init__(self, cin: int, width: int, first: tuple, n_down: int):
+    """Patch discriminator: `first` conv, stride-2 4x4 convs doubling channels, a 5x5 conv to one logit per patch;
+    with `n_classes`, plus the projection `<embed(y), h>` of each patch's last features `h` (a projection discriminator)."""
+    def __init__(self, cin: int, width: int, first: tuple, n_down: int, n_classes: int = 0):
         super().__init__()
         k, s = first
         layers, c = [WrapConv(cin, width, k, s)], width
@@ -151,10 +167,14 @@ class PatchD(nn.Module):
             layers.append(WrapConv(c, c * 2, 4, 2)); c *= 2
         self.layers = nn.ModuleList(layers)
         self.out = WrapConv(c, 1, 5, 1)
+        self.embed = spectral_norm(nn.Embedding(n_classes, c)) if n_classes else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         for l in self.layers: x = F.leaky_relu(l(x), 0.2)
-        return self.out(x)
+        logit = self.out(x)
+        if self.embed is None: return logit
+        if y is None: raise UsageError("a class-conditional discriminator needs class labels y")
+        return logit + (self.embed(y.to(x.device))[:, :, None, None] * x).sum(1, keepdim=True)
 
 def d_inputs(texture: torch.Tensor, alpha: torch.Tensor, disp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The discriminators' inputs: texture `(B, 3, T, T)` in [-1, 1], `alpha (B, 1, T, T)`, `disp (B, 3, 32, 32)` ->
@@ -169,12 +189,12 @@ class UVDiscriminators(nn.Module):
     "The texture discriminator (full resolution) and the mesh discriminator (32 x 32)."
     def __init__(self, cfg: GANConfig):
         super().__init__()
-        self.tex = PatchD(8, cfg.d_width, (4, 2), 2)
-        self.mesh = PatchD(11, cfg.d_width, (5, 1), 2)
+        self.tex = PatchD(8, cfg.d_width, (4, 2), 2, len(cfg.classes))
+        self.mesh = PatchD(11, cfg.d_width, (5, 1), 2, len(cfg.classes))
 
-    def forward(self, texture, alpha, disp) -> list[torch.Tensor]:
+    def forward(self, texture, alpha, disp, y: torch.Tensor | None = None) -> list[torch.Tensor]:
         x_tex, x_mesh = d_inputs(texture, alpha, disp)
-        return [self.tex(x_tex), self.mesh(x_mesh)]
+        return [self.tex(x_tex, y), self.mesh(x_mesh, y)]
 
 # %% ../../nbs/14_gan.ipynb #b836196b
 def masked_mean(values: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
@@ -199,7 +219,13 @@ class UVData:
     disp: torch.Tensor       # (N, 3, 32, 32)
     images: torch.Tensor     # (N, 3, S, S) in [0, 1], the real crops (RGB x alpha) for FID
     q: torch.Tensor; scale: torch.Tensor; trans: torch.Tensor; z0: torch.Tensor
-    info: dict               # the pseudo-GT run's summary (template, base, category)
+    info: dict               # the pseudo-GT run's summary (template, base, category); the first set's when several
+    labels: torch.Tensor | None = None   # (N,) class index of each sample into `classes`
+    classes: tuple = ()                  # the category of each class index
+
+    def __post_init__(self):
+        if self.labels is None: self.labels = torch.zeros(len(self.disp), dtype=torch.long)
+        if not self.classes: self.classes = (self.info.get("category", "object"),)
 
 def load_uv_data(folder, cfg: GANConfig) -> UVData:
     "Every `<index>.npz` of a `partlab textured pseudogt` output `folder` with its poses, pooled to `cfg.texture_size`."
@@ -223,7 +249,58 @@ def load_uv_data(folder, cfg: GANConfig) -> UVData:
     return UVData((t_small * 2 - 1) * (a_small > 0), a_small, torch.stack([it["mesh"].float() for it in items]), rgb.clamp(0, 1),
                   meta["rotation"].float(), meta["scale"].float(), meta["translation"].float(), meta["z0"].float(), info)
 
-# %% ../../nbs/14_gan.ipynb #670fe508
+def join_uv_data(sets: list) -> UVData:
+    "Several `UVData` (one category each) -> one set whose labels index the categories in order (the all-class data)."
+    classes = tuple(d.info.get("category", f"class{i}") for i, d in enumerate(sets))
+    if len(set(classes)) != len(classes): raise UsageError(f"each pseudo-GT set must hold another category, not {classes}")
+    bases = {d.info.get("base", "template") for d in sets}
+    if len(bases) > 1: raise UsageError(f"the pseudo-GT sets were made on different base meshes ({sorted(bases)})")
+    cat = lambda name: torch.cat([getattr(d, name) for d in sets])
+    labels = torch.cat([torch.full((len(d.disp),), i, dtype=torch.long) for i, d in enumerate(sets)])
+    return UVData(cat("textures"), cat("alpha"), cat("disp"), cat("images"), cat("q"), cat("scale"), cat("trans"), cat("z0"),
+                  sets[0].info, labels, classes)
+
+# %% ../../nbs/14_gan.ipynb #b141a263
+@dataclass
+class ClassMaps:
+    "The UV sphere's maps (`sphere`) and a base mesh per class: `bases (C, V, 3)`, their local `frames (C, V, 3, 3)`."
+    sphere: SphereMaps
+    bases: torch.Tensor
+    frames: torch.Tensor
+
+    @classmethod
+    def build(cls, bases: list) -> "ClassMaps":
+        "One base per class: `(V, 3)` remeshed templates, or None for the sphere."
+        each = [SphereMaps.build(b) for b in bases]
+        return cls(each[0], torch.stack([m.base for m in each]), torch.stack([m.frames for m in each]))
+
+    @property
+    def faces(self) -> torch.Tensor: return self.sphere.faces
+    @property
+    def corner_uvs(self) -> torch.Tensor: return self.sphere.corner_uvs
+    @property
+    def adjacency(self) -> torch.Tensor: return self.sphere.adjacency
+
+    def base(self, label: int = 0) -> torch.Tensor:
+        "The base mesh `(V, 3)` of class `label`."
+        return self.bases[label]
+
+    def verts(self, disp: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        "Displacement maps `disp: (B, 3, 32, 32)` applied to the base of each sample's class `labels (B,)` (default 0) -> `(B, V, 3)`."
+        labels = torch.zeros(len(disp), dtype=torch.long) if labels is None else labels.long().cpu()
+        d = sample_uv_map(disp, self.sphere.uv.to(disp.device))
+        return apply_displacement(self.bases[labels].to(disp), self.frames[labels].to(disp), d)
+
+# %% ../../nbs/14_gan.ipynb #ebb1224f
+def gan_inputs(folders: list, templates, cfg: GANConfig) -> tuple[UVData, ClassMaps]:
+    "The pseudo-GT `folders` (one category each) as one `UVData`, and each category's template as its base mesh."
+    sets = [load_uv_data(f, cfg) for f in folders]
+    data = sets[0] if len(sets) == 1 else join_uv_data(sets)
+    on_template = data.info.get("base", "template") == "template"
+    return data, ClassMaps.build([template_for(templates, c)[1] if on_template else None for c in data.classes])
+
+
+# %% ../../nbs/14_gan.ipynb #ec781cf4
 class UVGAN(nn.Module):
     "Generator, its moving average and the discriminators: one module, so one checkpoint holds them all."
     def __init__(self, cfg: GANConfig):
@@ -254,41 +331,65 @@ class GANOptimizers:
 
 KIND = "textured.gan"
 
-def gan_step(model: UVGAN, opt: GANOptimizers, data: UVData, maps: SphereMaps, cfg: GANConfig, idx: torch.Tensor,
-             g: torch.Generator, device="cpu") -> dict:
-    "`cfg.d_steps` discriminator steps, then the generator's loss (returned as `loss`; the loop steps G)."
+def class_labels(model_classes: tuple, labels: torch.Tensor) -> torch.Tensor | None:
+    "The labels a network takes: `labels` for a class-conditional model, None for an unconditional one."
+    return labels if model_classes else None
+
+def gan_step(model: UVGAN, opt: GANOptimizers, data: UVData, maps: ClassMaps, cfg: GANConfig, idx: torch.Tensor,
+             g: torch.Generator, device="cpu", nets: tuple | None = None) -> dict:
+    """`cfg.d_steps` discriminator steps, then the generator's loss (returned as `loss`; the loop steps G). `nets`: the
+    (generator, discriminators) to call, DistributedDataParallel wrappers of `model.g` and `model.d` under torchrun.
+    Each discriminator step is one forward of real and fake samples together; the fakes take the real samples' classes."""
+    G, D = nets or (model.g, model.d)
     chunks = idx.tensor_split(cfg.d_steps)
     for chunk in chunks:
         real_t, real_a, real_d = data.textures[chunk].to(device), data.alpha[chunk].to(device), data.disp[chunk].to(device)
-        with torch.no_grad(): fake_t, fake_d = model.g(torch.randn(len(chunk), cfg.z_dim, generator=g).to(device))
-        loss_d = d_hinge(model.d(real_t, real_a, real_d), model.d(fake_t, real_a, fake_d), real_a, cfg.d_weights)
+        y = class_labels(cfg.classes, data.labels[chunk].to(device))
+        with torch.no_grad(): fake_t, fake_d = model.g(torch.randn(len(chunk), cfg.z_dim, generator=g).to(device), y)
+        both = D(torch.cat([real_t, fake_t]), torch.cat([real_a, real_a]), torch.cat([real_d, fake_d]),
+                 None if y is None else torch.cat([y, y]))
+        n = len(chunk)
+        loss_d = d_hinge([o[:n] for o in both], [o[n:] for o in both], real_a, cfg.d_weights)
         opt.d.zero_grad(set_to_none=True); loss_d.backward(); opt.d.step()
-    fake_t, fake_d = model.g(torch.randn(len(chunks[-1]), cfg.z_dim, generator=g).to(device))
-    adv = g_hinge(model.d(fake_t, real_a, fake_d), real_a, cfg.d_weights)
-    flat = flatness_loss(displaced_verts(fake_d, maps), maps.faces.to(device), adjacency=maps.adjacency.to(device))
+    fake_t, fake_d = G(torch.randn(len(chunks[-1]), cfg.z_dim, generator=g).to(device), y)
+    model.d.requires_grad_(False)                       # the generator's step: no gradients for the discriminators
+    try: adv = g_hinge(model.d(fake_t, real_a, fake_d, y), real_a, cfg.d_weights)
+    finally: model.d.requires_grad_(True)
+    labels = data.labels[chunks[-1]]
+    flat = flatness_loss(maps.verts(fake_d, labels), maps.faces.to(device), adjacency=maps.adjacency.to(device))
     return {"loss": adv + cfg.w_flat * flat, "d_loss": loss_d.detach(), "g_adv": adv.detach(), "flat": flat.detach()}
 
-def fit_gan(data: UVData, maps: SphereMaps, cfg: GANConfig, out, device: str = "cpu", progress: bool = True,
-            tensorboard: TensorBoardLog | None = None, resume: bool = True):
-    "Train on `data`; writes `out/last.pt` (and `out/snapshot_<step>.pt`, the EMA generator) -> (model, `TrainResult`)."
-    dist = init_distributed("cpu")
-    if dist.distributed: raise UsageError("the UV GAN trains in one process (DDP over G and both discriminators is not written yet)")
+def fit_gan(data: UVData, maps: ClassMaps, cfg: GANConfig, out, device: str = "cpu", progress: bool = True,
+            tensorboard: TensorBoardLog | None = None, resume: bool = True, record_samples: bool = False):
+    """Train on `data`; writes `out/last.pt` (and `out/snapshot_<step>.pt`, the EMA generator) -> (model, `TrainResult`).
+    Under torchrun: DDP over the generator and the discriminators, each rank its share of every epoch."""
+    dist = init_distributed(device)
+    if dist.distributed and str(device).startswith("cuda"): device = f"cuda:{dist.local_rank}"
+    if len(data.classes) > 1 and tuple(cfg.classes) != tuple(data.classes):
+        raise UsageError(f"the data hold {len(data.classes)} classes {data.classes}: train the class-conditional model (classes={data.classes})")
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     model = UVGAN(cfg).to(device)
     opt = GANOptimizers(model, cfg)
+    nets = None
+    if dist.distributed:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        nets = (DDP(model.g), DDP(model.d))
     def on_checkpoint(step):
+        if not dist.main: return
         save_checkpoint(out / f"snapshot_{step:07d}.pt", KIND + ".generator", step, model.g_ema, None, config=json.dumps(asdict(cfg)))
         if tensorboard:
-            with torch.no_grad(): t, _ = model.g_ema.eval()(torch.randn(8, cfg.z_dim, generator=torch.Generator().manual_seed(0)))
-            model.g_ema.train(); tensorboard.images("samples/textures", (t + 1) / 2, step)
+            z = torch.randn(8, cfg.z_dim, generator=torch.Generator().manual_seed(0)).to(device)
+            y = class_labels(cfg.classes, torch.arange(8, device=device) % max(len(cfg.classes), 1))
+            with torch.no_grad(): t, _ = model.g_ema.eval()(z, y)
+            model.g_ema.train(); tensorboard.images("samples/textures", (t.cpu() + 1) / 2, step)
     lcfg = LoopConfig(steps=cfg.steps, batch=cfg.batch * cfg.d_steps, checkpoint_every=cfg.checkpoint_every, log_every=cfg.log_every, seed=0)
-    result = train(lambda idx, step, g: gan_step(model, opt, data, maps, cfg, idx, g, device), model, opt, len(data.disp), lcfg,
+    result = train(lambda idx, step, g: gan_step(model, opt, data, maps, cfg, idx, g, device, nets), model, opt, len(data.disp), lcfg,
                    out, KIND, dist, on_checkpoint=on_checkpoint, tensorboard=tensorboard, progress=progress, resume=resume,
-                   extra=lambda: {"config": json.dumps(asdict(cfg))})
+                   extra=lambda: {"config": json.dumps(asdict(cfg))}, record_samples=record_samples, wrap=False)
     return model, result
 
-# %% ../../nbs/14_gan.ipynb #c662a175
+# %% ../../nbs/14_gan.ipynb #43d45396
 def truncated_noise(n: int, dim: int, bound: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
     "Standard normal noise `(n, dim)` with every |z_i| <= `bound`, by rejection (the original's truncation trick)."
     z = torch.randn(n, dim, generator=generator)
@@ -298,9 +399,11 @@ def truncated_noise(n: int, dim: int, bound: float = 1.0, generator: torch.Gener
         bad = z.abs() > bound
     return z
 
-def render_textured(texture: torch.Tensor, disp: torch.Tensor, maps: SphereMaps, q, scale, trans, z0, size: int) -> torch.Tensor:
-    "Textured meshes (texture `(B, 3, T, T)` in [-1, 1], displacement maps) drawn with poses -> `(B, 3, size, size)` in [0, 1], black around."
-    verts = displaced_verts(disp, maps)
+def render_textured(texture: torch.Tensor, disp: torch.Tensor, maps: ClassMaps, q, scale, trans, z0, size: int,
+                    labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Textured meshes (texture `(B, 3, T, T)` in [-1, 1], displacement maps of the classes `labels`) drawn with poses
+    -> `(B, 3, size, size)` in [0, 1], black around."""
+    verts = maps.verts(disp, labels)
     xy, depth = project_template(verts, q, scale, trans, z0)
     return render_uv(to_screen(xy, depth, size), maps.faces, maps.corner_uvs, (texture + 1) / 2, size, size).image.clamp(0, 1)
 
@@ -355,33 +458,38 @@ class FrechetDistance:
         for chunk in fake.split(32): self.fid.update(chunk, real=False)
         return self.name, float(self.fid.compute())
 
-# %% ../../nbs/14_gan.ipynb #b2e5d3da
-def evaluate_gan(generator: UVGenerator, data: UVData, maps: SphereMaps, cfg: GANConfig, distance: FrechetDistance,
+# %% ../../nbs/14_gan.ipynb #d7d6b8ce
+def evaluate_gan(generator: UVGenerator, data: UVData, maps: ClassMaps, cfg: GANConfig, distance: FrechetDistance,
                  seed: int = 0, kinds=("full", "texture_only", "mesh_only")) -> dict:
-    "Full, texture-only and mesh-only (`kinds`) Fréchet distances of `generator`'s samples rendered with poses drawn from `data`."
+    """Full, texture-only and mesh-only (`kinds`) Fréchet distances of `generator`'s samples rendered with poses drawn
+    from `data` (and, for a class-conditional generator, those samples' classes)."""
     g = torch.Generator().manual_seed(seed)
     n = cfg.n_eval
     pick = torch.randint(len(data.disp), (n,), generator=g)
     z = truncated_noise(n, cfg.z_dim, cfg.truncation, g)
+    labels = data.labels[pick]
     was = generator.training; generator.eval()
-    with torch.no_grad(): tex, disp = generator(z)
+    with torch.no_grad(): tex, disp = generator(z, class_labels(cfg.classes, labels))
     generator.train(was)
     pose = (data.q[pick], data.scale[pick], data.trans[pick], data.z0[pick])
     out = {}
     for key, (t, d) in {"full": (tex, disp), "texture_only": (tex, data.disp[pick]),
                          "mesh_only": (data.textures[pick], disp)}.items():
         if key not in kinds: continue
-        name, value = distance(render_textured(t, d, maps, *pose, cfg.render_size))
+        name, value = distance(render_textured(t, d, maps, *pose, cfg.render_size, labels))
         out[f"{name}_{key}"] = value
     return out
 
-def mesh_coverage(generator: UVGenerator, maps: SphereMaps, template: torch.Tensor, truth: list, n: int = 32, seed: int = 0) -> dict:
-    """Share of the true shapes (point clouds) whose nearest of `n` generated meshes (Chamfer, normalised) is nearer than the template."""
+def mesh_coverage(generator: UVGenerator, maps: ClassMaps, truth: list, n: int = 32, seed: int = 0, label: int = 0) -> dict:
+    """Share of the true shapes (point clouds) of class `label` whose nearest of `n` generated meshes of that class
+    (Chamfer, normalised) is nearer than the class's template."""
     was = generator.training; generator.eval()
-    with torch.no_grad(): _, disp = generator(truncated_noise(n, generator.fc.in_features, 1.0, torch.Generator().manual_seed(seed)))
+    y = torch.full((n,), label, dtype=torch.long)
+    with torch.no_grad():
+        _, disp = generator(truncated_noise(n, generator.z_dim, 1.0, torch.Generator().manual_seed(seed)), y if generator.embed is not None else None)
     generator.train(was)
-    gen = normalized(mesh_points(displaced_verts(disp, maps), maps.faces, 2000))
-    tpl = normalized(mesh_points(template[None], maps.faces, 2000))
+    gen = normalized(mesh_points(maps.verts(disp, y), maps.faces, 2000))
+    tpl = normalized(mesh_points(maps.base(label)[None], maps.faces, 2000))
     rows = []
     for pts in truth:
         s = normalized(pts[:2000])[None]
@@ -389,21 +497,36 @@ def mesh_coverage(generator: UVGenerator, maps: SphereMaps, template: torch.Tens
         rows.append({"nearest_generated": float(d_gen.min()), "template": float(chamfer(tpl, s)[0])})
     return {"coverage": float(np.mean([r["nearest_generated"] < r["template"] for r in rows])), "shapes": rows}
 
-# %% ../../nbs/14_gan.ipynb #e66fdc8c
-def _gan_inputs(args, cfg: GANConfig):
-    data = load_uv_data(args.pseudogt, cfg)
-    _, tverts, _ = template_for(args.templates, data.info.get("category", args.category))
-    return data, SphereMaps.build(tverts if data.info.get("base", "template") == "template" else None), tverts
+# %% ../../nbs/14_gan.ipynb #622c4b3f
+def latent_walk(generator: UVGenerator, maps: ClassMaps, data: UVData, z0: torch.Tensor, z1: torch.Tensor, size: int):
+    "-> `draw(class_name, t) -> (size, size, 3)` array: the sample at `(1 - t) z0 + t z1` of that class, posed as one of its real images."
+    def draw(name: str, t: float):
+        label = data.classes.index(name)
+        k = int((data.labels == label).nonzero()[0, 0])
+        y = torch.tensor([label])
+        was = generator.training; generator.eval()
+        with torch.no_grad(): tex, disp = generator(((1 - t) * z0 + t * z1)[None], y if generator.embed is not None else None)
+        generator.train(was)
+        img = render_textured(tex, disp, maps, data.q[k:k + 1], data.scale[k:k + 1], data.trans[k:k + 1], data.z0[k:k + 1], size, y)
+        return img[0].permute(1, 2, 0).numpy()
+    return draw
 
+# %% ../../nbs/14_gan.ipynb #0125260e
 def _run_train(args) -> int:
     cfg = GANConfig.from_config_file(args.profile, args.config)
     if args.steps: cfg = GANConfig.from_overrides(cfg, {"steps": args.steps}, source="--steps")
     check_writable(Path(args.out))
-    data, maps, _ = _gan_inputs(args, cfg)
-    with cpu_threads("steps", args.threads), TensorBoardLog(args.tensorboard, "gan") as tb:
-        _, result = fit_gan(data, maps, cfg, args.out, "cpu", not args.no_progress, tb, resume=not args.fresh)
-    print(json.dumps({"steps": result.steps, "resumed_from": result.start, "seconds": round(result.seconds, 2),
-                      "samples": len(data.disp)}))
+    data, maps = gan_inputs(args.pseudogt, args.templates, cfg)
+    if len(data.classes) > 1 and not args.conditional_class:
+        raise UsageError(f"{len(args.pseudogt)} pseudo-GT folders ({', '.join(data.classes)}): train the all-class model with --conditional-class")
+    if args.conditional_class: cfg = GANConfig.from_overrides(cfg, {"classes": data.classes}, source="--conditional-class")
+    main = int(os.environ.get("RANK", "0")) == 0
+    with cpu_threads("steps", args.threads), TensorBoardLog(args.tensorboard if main else None, "gan") as tb:
+        _, result = fit_gan(data, maps, cfg, args.out, resolve_device(args.device), not args.no_progress, tb,
+                            resume=not args.fresh, record_samples=args.record_samples)
+    if main: print(json.dumps({"steps": result.steps, "resumed_from": result.start, "seconds": round(result.seconds, 2),
+                               "samples": len(data.disp), "classes": list(cfg.classes), "world_size": int(os.environ.get("WORLD_SIZE", "1"))}))
+    close_distributed()
     return 0
 
 def _snapshots(model_dir: Path, which: str) -> list[Path]:
@@ -424,7 +547,7 @@ def _run_evaluate(args) -> int:
         gen, cfg = _load_generator(snap)
         if args.n: cfg = GANConfig.from_overrides(cfg, {"n_eval": args.n}, source="--n")
         if distance is None:                                       # the data and the real features, once for every snapshot
-            data, maps, _ = _gan_inputs(args, cfg)
+            data, maps = gan_inputs(args.pseudogt, args.templates, cfg)
             distance = FrechetDistance(data.images, args.inception_weights)
         rows.append({"snapshot": snap.name, **evaluate_gan(gen, data, maps, cfg, distance,
                                                            kinds=("full",) if args.which_epoch == "best" else ("full", "texture_only", "mesh_only"))})
@@ -442,26 +565,45 @@ def _run_sample(args) -> int:
     import cv2
     from partlab.io import atomic_write_bytes
     gen, cfg = _load_generator(_snapshots(Path(args.model), "last")[-1])
-    data, maps, _ = _gan_inputs(args, cfg)
+    data, maps = gan_inputs(args.pseudogt, args.templates, cfg)
+    if cfg.classes and tuple(cfg.classes) != tuple(data.classes):
+        raise UsageError(f"the model was trained on the classes {cfg.classes}, the pseudo-GT folders hold {data.classes}")
+    if args.class_name and args.class_name not in data.classes:
+        raise UsageError(f"--class {args.class_name!r}: the model's classes are {', '.join(data.classes)}")
     out = check_writable(Path(args.out))
     z = truncated_noise(args.n, cfg.z_dim, args.truncation, torch.Generator().manual_seed(args.seed))
-    with torch.no_grad(): tex, disp = gen(z)
-    for i, v in enumerate(displaced_verts(disp, maps)):
+    labels = (torch.full((args.n,), data.classes.index(args.class_name)) if args.class_name
+              else torch.arange(args.n) % len(data.classes))                # every class in turn
+    with torch.no_grad(): tex, disp = gen(z, class_labels(cfg.classes, labels))
+    for i, v in enumerate(maps.verts(disp, labels)):
         save_mesh(out / f"{i:04d}.obj", v, maps.faces)
         ok, buf = cv2.imencode(".png", np.ascontiguousarray(((tex[i] + 1) * 127.5).clamp(0, 255).byte().permute(1, 2, 0).numpy()[..., ::-1]))
         atomic_write_bytes(out / f"{i:04d}_texture.png", buf.tobytes())
+    atomic_write_json(out / "samples.json", {"classes": [data.classes[int(l)] for l in labels], "truncation": args.truncation, "seed": args.seed})
     print(json.dumps({"samples": args.n, "out": str(out)}))
     return 0
 
+def gan_slurm_script(args) -> str:
+    "The Slurm job script of `partlab textured gan slurm`: `gan train` on CUDA under torchrun (DDP); resubmitting resumes."
+    cmd = ["textured", "gan", "train", "--pseudogt", *[f'"{p}"' for p in args.pseudogt], "--templates", f'"{args.templates}"',
+           "--out", f'"{args.out}"', "--profile", args.profile, "--device", "cuda", "--no-progress",
+           *(["--conditional-class"] if args.conditional_class else [])]
+    return slurm_script("partlab-gan", cmd, args.nodes, args.gpus_per_node, args.time, args.partition,
+                        "DistributedDataParallel over the nodes x GPUs ranks; resubmitting resumes from OUT/last.pt.")
+
 def add_parser(sub) -> None:
-    "`partlab textured gan {train,evaluate,sample}`: the UV-space GAN on pseudo ground truth."
+    "`partlab textured gan {train,evaluate,sample,slurm}`: the UV-space GAN on pseudo ground truth."
     gan = command_group(sub, "textured", TEXTURED_HELP).add_parser("gan", help="the UV-space GAN: train, evaluate (FID), sample")
     gsub = gan.add_subparsers(dest="gan_command", required=True, metavar="COMMAND")
     def inputs(p):
-        p.add_argument("--pseudogt", required=True, help="a `partlab textured pseudogt` output folder")
+        p.add_argument("--pseudogt", required=True, nargs="+", metavar="FOLDER",
+                       help="`partlab textured pseudogt` output folders, one per category (several: the all-class model)")
         p.add_argument("--templates", required=True, help="the remeshed templates the pseudo GT was made with")
-        p.add_argument("--category", default="car")
-    t = gsub.add_parser("train", help="train the GAN (resumes from OUT/last.pt)"); inputs(t)
+    t = gsub.add_parser("train", help="train the GAN (resumes from OUT/last.pt; DDP under torchrun)"); inputs(t)
+    t.add_argument("--conditional-class", action="store_true",
+                   help="class-conditional generator and projection discriminators over the folders' categories")
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--record-samples", action="store_true", help="every rank writes OUT/samples_rank<r>.jsonl (indices per step, final weights' digest)")
     t.add_argument("--out", required=True); t.add_argument("--profile", default="quick", choices=list(GANConfig.PROFILES))
     t.add_argument("--config", default=None, metavar="FILE", help="JSON object of GANConfig settings over the profile")
     t.add_argument("--steps", type=int, default=0); t.add_argument("--fresh", action="store_true")
@@ -476,4 +618,11 @@ def add_parser(sub) -> None:
     s = gsub.add_parser("sample", help="write generated meshes (.obj) and textures (.png)"); inputs(s)
     s.add_argument("--model", required=True); s.add_argument("--out", required=True); s.add_argument("--n", type=int, default=8)
     s.add_argument("--truncation", type=float, default=1.0); s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--class", dest="class_name", default=None, help="the class of every sample (default: each class in turn)")
     s.set_defaults(run=_run_sample)
+    sl = gsub.add_parser("slurm", help="print a Slurm job script that runs `gan train` under torchrun on every node"); inputs(sl)
+    sl.add_argument("--out", required=True); sl.add_argument("--profile", default="full", choices=list(GANConfig.PROFILES))
+    sl.add_argument("--conditional-class", action="store_true", help="the all-class model (several --pseudogt folders)")
+    sl.add_argument("--nodes", type=int, default=1); sl.add_argument("--gpus-per-node", type=int, default=4)
+    sl.add_argument("--time", default="24:00:00"); sl.add_argument("--partition", default=None)
+    sl.set_defaults(run=lambda a: print(gan_slurm_script(a), end="") or 0)
