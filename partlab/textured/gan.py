@@ -28,7 +28,7 @@ from .pseudogt import load_pseudogt, pseudogt_dir, PseudoGTConfig
 # %% auto #0
 __all__ = ['KIND', 'GANConfig', 'CondBN', 'GBlock', 'UVGenerator', 'positional_channels', 'WrapConv', 'PatchD', 'd_inputs',
            'UVDiscriminators', 'masked_mean', 'd_hinge', 'g_hinge', 'UVData', 'load_uv_data', 'join_uv_data',
-           'ClassMaps', 'gan_inputs', 'UVGAN', 'GANOptimizers', 'class_labels', 'gan_step', 'fit_gan',
+           'mirror_uv', 'ClassMaps', 'gan_inputs', 'UVGAN', 'GANOptimizers', 'class_labels', 'gan_step', 'fit_gan',
            'truncated_noise', 'render_textured', 'RandomInception', 'check_inception_weights', 'FrechetDistance',
            'evaluate_gan', 'mesh_coverage', 'latent_walk', 'gan_slurm_script', 'add_parser']
 
@@ -43,6 +43,7 @@ class GANConfig(Profile):
     steps: int = 120            # generator steps
     batch: int = 4
     d_steps: int = 2            # discriminator steps per generator step
+    mirror: bool = True         # virtual mirroring: each real sample reflected about the symmetry plane with probability 1/2
     lr_g: float = 1e-4
     lr_d: float = 4e-4
     ema: float = 0.999          # EMA decay of G (warmed up: min(ema, (1 + k) / (10 + k)) at step k)
@@ -260,6 +261,14 @@ def join_uv_data(sets: list) -> UVData:
     return UVData(cat("textures"), cat("alpha"), cat("disp"), cat("images"), cat("q"), cat("scale"), cat("trans"), cat("z0"),
                   sets[0].info, labels, classes)
 
+# %% ../../nbs/14_gan.ipynb #b041fb3c
+def mirror_uv(texture: torch.Tensor, alpha: torch.Tensor, disp: torch.Tensor, flip: torch.Tensor) -> tuple:
+    """Reflect the samples where `flip (B,)` is set about the symmetry plane: texture `(B, 3, T, T)`, alpha `(B, 1, T, T)`
+    and displacement maps `(B, 3, 32, 32)` flipped in u, the displacement's tangent channel negated."""
+    f = flip.bool()[:, None, None, None]
+    sign = torch.tensor([1.0, -1.0, 1.0], device=disp.device, dtype=disp.dtype)[:, None, None]
+    return torch.where(f, texture.flip(-1), texture), torch.where(f, alpha.flip(-1), alpha), torch.where(f, disp.flip(-1) * sign, disp)
+
 # %% ../../nbs/14_gan.ipynb #b141a263
 @dataclass
 class ClassMaps:
@@ -344,6 +353,7 @@ def gan_step(model: UVGAN, opt: GANOptimizers, data: UVData, maps: ClassMaps, cf
     chunks = idx.tensor_split(cfg.d_steps)
     for chunk in chunks:
         real_t, real_a, real_d = data.textures[chunk].to(device), data.alpha[chunk].to(device), data.disp[chunk].to(device)
+        if cfg.mirror: real_t, real_a, real_d = mirror_uv(real_t, real_a, real_d, (torch.rand(len(chunk), generator=g) < 0.5).to(device))
         y = class_labels(cfg.classes, data.labels[chunk].to(device))
         with torch.no_grad(): fake_t, fake_d = model.g(torch.randn(len(chunk), cfg.z_dim, generator=g).to(device), y)
         both = D(torch.cat([real_t, fake_t]), torch.cat([real_a, real_a]), torch.cat([real_d, fake_d]),
@@ -462,7 +472,8 @@ class FrechetDistance:
 def evaluate_gan(generator: UVGenerator, data: UVData, maps: ClassMaps, cfg: GANConfig, distance: FrechetDistance,
                  seed: int = 0, kinds=("full", "texture_only", "mesh_only")) -> dict:
     """Full, texture-only and mesh-only (`kinds`) Fréchet distances of `generator`'s samples rendered with poses drawn
-    from `data` (and, for a class-conditional generator, those samples' classes)."""
+    from `data` (and, for a class-conditional generator, those samples' classes). The kind `pseudogt` renders the
+    drawn samples' own pseudo GT instead: what a generator that reproduced its training data would reach."""
     g = torch.Generator().manual_seed(seed)
     n = cfg.n_eval
     pick = torch.randint(len(data.disp), (n,), generator=g)
@@ -473,8 +484,8 @@ def evaluate_gan(generator: UVGenerator, data: UVData, maps: ClassMaps, cfg: GAN
     generator.train(was)
     pose = (data.q[pick], data.scale[pick], data.trans[pick], data.z0[pick])
     out = {}
-    for key, (t, d) in {"full": (tex, disp), "texture_only": (tex, data.disp[pick]),
-                         "mesh_only": (data.textures[pick], disp)}.items():
+    for key, (t, d) in {"full": (tex, disp), "texture_only": (tex, data.disp[pick]), "mesh_only": (data.textures[pick], disp),
+                        "pseudogt": (data.textures[pick], data.disp[pick])}.items():
         if key not in kinds: continue
         name, value = distance(render_textured(t, d, maps, *pose, cfg.render_size, labels))
         out[f"{name}_{key}"] = value
