@@ -225,6 +225,12 @@ def test_gan_bad_input_is_one_clear_error(inputs, pseudogt_run, tmp_path):
     (tmp_path / "m").mkdir()
     res = run_partlab(*gan_command(inputs, pg, "evaluate", "--model", tmp_path / "m", "--inception-weights", bad))
     assert res.returncode == 2 and "inception.pt: fc.weight has shape (10, 2048)" in res.stderr, res.stderr[-2000:]
+    (tmp_path / "cut").mkdir(); (tmp_path / "cut" / "snapshot_0000001.pt").write_bytes(b"PK\x03\x04" + b"\0" * 50)
+    (tmp_path / "foreign").mkdir(); torch.save({"kind": "textured.reconstruct", "step": 1}, tmp_path / "foreign" / "snapshot_0000001.pt")
+    for model, message in (("cut", "snapshot_0000001.pt: not a readable checkpoint"), ("foreign", "snapshot_0000001.pt: not a partlab checkpoint")):
+        res = run_partlab(*gan_command(inputs, pg, "sample", "--model", tmp_path / model, "--out", tmp_path / f"s_{model}"))
+        assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+        assert not (tmp_path / f"s_{model}").exists()                              # nothing written
 
 def test_gan_two_gloo_processes_see_every_sample_once_and_agree(inputs, pseudogt_run, tmp_path):
     pg, _ = pseudogt_run
