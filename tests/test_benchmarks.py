@@ -33,3 +33,11 @@ def test_benchmarks_run_under_the_thread_policy(monkeypatch):
 def test_gpu_check_refuses_without_cuda():
     res = subprocess.run(["bash", str(ROOT/"benchmarks"/"gpu_check.sh")], capture_output=True, text=True, timeout=120)
     assert res.returncode == 3 and "no CUDA device is visible" in res.stderr and res.stdout == ""
+
+def test_vsrd_ablation_picks_frames_and_refuses_bad_variants(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT/"benchmarks"))
+    import vsrd_ablation
+    assert vsrd_ablation.spread(77, 10) == [0, 8, 17, 25, 34, 42, 51, 59, 68, 76] and vsrd_ablation.spread(3, 10) == [0, 1, 2]
+    with pytest.raises(SystemExit) as e: vsrd_ablation.main(["--root", str(tmp_path), "--variants", "nope"])
+    assert e.value.code == 2 and "unknown variant 'nope'" in capsys.readouterr().err
+    with pytest.raises(ValueError): vsrd_ablation.main(["--root", str(tmp_path), "--variant", 'x={"no_such_field": 1}'])

@@ -210,7 +210,8 @@ def soft_mask(mask: np.ndarray, temperature: float = 10.0) -> np.ndarray:
     inside = cv2.distanceTransform(m, cv2.DIST_L2, 5)
     outside = cv2.distanceTransform(1 - m, cv2.DIST_L2, 5)
     signed = np.where(m > 0, inside - 0.5, -(outside - 0.5))
-    return (1 / (1 + np.exp(-signed / temperature))).astype(np.float32)
+    with np.errstate(over="ignore"):          # an empty mask: distances ~1e20, exp overflows to inf, sigmoid to 0 (exact)
+        return (1 / (1 + np.exp(-signed / temperature))).astype(np.float32)
 
 def mask_box(mask: np.ndarray) -> np.ndarray:
     "Tight box `[x1, y1, x2, y2]` (pixel centres) of a non-empty mask."

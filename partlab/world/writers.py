@@ -8,7 +8,7 @@ import hashlib, io, json, math, os, struct, sys, time
 from pathlib import Path
 import numpy as np
 import torch
-from ..io import atomic_write_bytes, atomic_write_text, atomic_write_json, cpu_threads, add_threads_argument
+from ..io import atomic_write_bytes, atomic_write_text, atomic_write_json, cpu_threads, add_threads_argument, UsageError
 from .car import CAR_PARTS, CAR_PART_ID, MOVABLE_PARTS, CarModel, make_car, articulate_batch, with_texture
 from ..meshes import face_normals, register_template, save_mesh
 from .templates import AIRPLANE_PARTS, PYBULLET_OBJECTS, load_airplane, load_pybullet_object
@@ -19,11 +19,11 @@ from .scenes import (render_objects, render_packed, shade_faces, composite, rand
 
 # %% auto #0
 __all__ = ['PROFILES', 'KITTI_FOCAL', 'KITTI_CX', 'KITTI_CY', 'KITTI_WIDTH', 'CAR_SEMANTIC_ID', 'CAR_KITTI_ID', 'BOX_VERTICES',
-           'BOX_FACES', 'P3D_COLUMNS', 'png_bytes', 'write_png', 'to_uint8', 'write_json', 'tensor_bytes',
-           'sample_surface', 'outer_surface', 'ply_bytes', 'random_views', 'mask_bbox', 'object_models',
+           'BOX_FACES', 'P3D_COLUMNS', 'WORLD_PARTS', 'png_bytes', 'write_png', 'to_uint8', 'write_json',
+           'tensor_bytes', 'sample_surface', 'outer_surface', 'ply_bytes', 'random_views', 'mask_bbox', 'object_models',
            'render_object_set', 'render_object_chunks', 'car_to_world', 'box_to_world', 'camera_poses',
            'street_background', 'bboxes_xml', 'parked_cars', 'write_kitti360', 'box_corners_world', 'write_object_sets',
-           'rle', 'write_cus_coco', 'write_genren', 'write_world', 'add_parser']
+           'rle', 'write_cus_coco', 'write_genren', 'world_config', 'write_world', 'add_parser']
 
 # %% ../../nbs/03d_world_datasets.ipynb #e0248a42
 def png_bytes(img: np.ndarray) -> bytes:
@@ -445,43 +445,69 @@ def _hash_tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file() and p.name != "world.json"}
 
+WORLD_PARTS = ("kitti360", "objects", "cus_coco", "genren")   # objects: pascal3d/ and records/ (one set of renders)
+
+def world_config(profile: str, overrides: dict | None = None) -> dict:
+    "The sizes of `profile` with `overrides` (names of PROFILES' keys, values of the same kind) checked once."
+    if profile not in PROFILES: raise ValueError(f"profile must be one of {sorted(PROFILES)}, not {profile!r}")
+    cfg = dict(PROFILES[profile])
+    for k, v in (overrides or {}).items():
+        if k not in cfg: raise ValueError(f"unknown world setting {k!r}; the settings are: {', '.join(cfg)}")
+        want = cfg[k]
+        if isinstance(want, tuple):
+            if not (isinstance(v, (tuple, list)) and len(v) == len(want) and all(isinstance(x, int) and x > 0 for x in v)):
+                raise ValueError(f"world setting {k} must be {len(want)} positive integers like {want}, not {v!r}")
+            v = tuple(v)
+        elif not (isinstance(v, int) and not isinstance(v, bool) and v > 0):
+            raise ValueError(f"world setting {k} must be a positive integer, not {v!r}")
+        cfg[k] = v
+    return cfg
+
 def write_world(out: str | os.PathLike, seed: int = 0, profile: str = "quick", progress: bool = True,
-                threads: int | None = None, **overrides) -> dict:
+                threads: int | None = None, only: tuple[str, ...] | None = None, **overrides) -> dict:
     """Write the synthetic world under `out` (kitti360/, pascal3d/, cus_coco/, genren/, records/, world.json).
     `profile`: 'quick' (seconds on a CPU) or 'full'; keyword `overrides` change single sizes (see PROFILES).
-    `threads`: torch CPU threads while writing (None or 0: partlab's policy for loops of small tensor operations, one
-    thread unless OMP_NUM_THREADS says otherwise; see `partlab.io.cpu_threads`). The files do not depend on it."""
-    if profile not in PROFILES: raise ValueError(f"profile must be one of {sorted(PROFILES)}, not {profile!r}")
-    with cpu_threads("steps", threads): return _write_world(out, seed, profile, progress, overrides)
+    `only`: some of WORLD_PARTS (default all); each part draws from its own seeds, so its files are the same bytes as
+    in the whole world. `threads`: torch CPU threads while writing (None or 0: partlab's policy for loops of small
+    tensor operations, one thread unless OMP_NUM_THREADS says otherwise; see `partlab.io.cpu_threads`). The files do
+    not depend on it."""
+    cfg = world_config(profile, overrides)
+    parts = tuple(WORLD_PARTS if only is None else only)
+    bad = [p for p in parts if p not in WORLD_PARTS]
+    if bad or not parts: raise ValueError(f"world parts must be some of {', '.join(WORLD_PARTS)}, not {', '.join(bad) or 'none'}")
+    with cpu_threads("steps", threads): return _write_world(out, seed, profile, progress, cfg, parts)
 
-def _write_world(out, seed: int, profile: str, progress: bool, overrides: dict) -> dict:
+def _write_world(out, seed: int, profile: str, progress: bool, cfg: dict, parts: tuple[str, ...]) -> dict:
     from tqdm.auto import tqdm
-    cfg = {**PROFILES[profile], **overrides}
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     models = object_models(seed, cfg["n_car_models"], texture_size=cfg["texture_size"])
-    total = (cfg["kitti_frames"] * cfg["kitti_sequences"] + len(models) * cfg["n_objects"] + cfg["coco_images"]
-             + 2 * cfg["genren_images"])
-    bar = tqdm(total=total, desc="partlab world", disable=not progress)
-    kitti = [write_kitti360(out / "kitti360", seed, s, cfg["kitti_frames"], cfg["kitti_cars"], cfg["kitti_size"], bar)
-             for s in range(cfg["kitti_sequences"])]
-    objects = write_object_sets(out, seed, models, cfg["n_objects"], cfg["object_size"], bar)
-    coco = write_cus_coco(out / "cus_coco", seed, models["car"], cfg["coco_images"], cfg["object_size"], bar)
-    genren = {c: write_genren(out / "genren", seed, c, cfg["genren_images"], cfg["genren_shapes"] if c == "car" else 1,
-                              cfg["genren_points"], bar) for c in ("car", "airplane")}
+    sizes = {"kitti360": cfg["kitti_frames"] * cfg["kitti_sequences"], "objects": len(models) * cfg["n_objects"],
+             "cus_coco": cfg["coco_images"], "genren": 2 * cfg["genren_images"]}
+    bar = tqdm(total=sum(sizes[p] for p in parts), desc="partlab world", disable=not progress)
+    world = {"synthetic": True, "seed": seed, "profile": profile, "config": cfg, "parts": list(parts), "car_parts": list(CAR_PARTS),
+             "airplane_parts": list(AIRPLANE_PARTS), "movable_parts": list(MOVABLE_PARTS)}
+    if "kitti360" in parts:
+        kitti = [write_kitti360(out / "kitti360", seed, s, cfg["kitti_frames"], cfg["kitti_cars"], cfg["kitti_size"], bar)
+                 for s in range(cfg["kitti_sequences"])]
+        world["kitti360"] = {"root": "kitti360", "sequences": kitti,
+                             "ground_truth": "data_3d_bboxes/train/<seq>.xml (boxes), instance PNGs (26*1000+k)"}
+    if "objects" in parts:
+        objects = write_object_sets(out, seed, models, cfg["n_objects"], cfg["object_size"], bar)
+        world["pascal3d"] = {"root": "pascal3d", "annotation": "pascal3d/Pascal3D.txt", "categories": objects,
+                             "ground_truth": "azimuth/elevation/inplane_rotation/distance columns (degrees)"}
+        world["records"] = {"root": "records", "files": [f"records/{c}/records.json" for c in sorted(models)], "categories": objects,
+                            "truth": "records/car/truth/<cad_index>.obj (closed car) and <cad_index>_texture.png (its UV texture: "
+                                     "row v, column u of spherical_uv of the direction from the box centre; object images are drawn "
+                                     "with it, unlit)"}
+    if "cus_coco" in parts:
+        world["cus_coco"] = {"root": "cus_coco", "annotation": "cus_coco/annotations.json",
+                             **write_cus_coco(out / "cus_coco", seed, models["car"], cfg["coco_images"], cfg["object_size"], bar)}
+    if "genren" in parts:
+        world["genren"] = {"root": "genren", **{c: write_genren(out / "genren", seed, c, cfg["genren_images"],
+                                                                 cfg["genren_shapes"] if c == "car" else 1, cfg["genren_points"], bar)
+                                                 for c in ("car", "airplane")}}
     bar.close()
-    world = {"synthetic": True, "seed": seed, "profile": profile, "config": cfg, "car_parts": list(CAR_PARTS), "airplane_parts": list(AIRPLANE_PARTS),
-             "movable_parts": list(MOVABLE_PARTS),
-             "kitti360": {"root": "kitti360", "sequences": kitti,
-                          "ground_truth": "data_3d_bboxes/train/<seq>.xml (boxes), instance PNGs (26*1000+k)"},
-             "pascal3d": {"root": "pascal3d", "annotation": "pascal3d/Pascal3D.txt", "categories": objects,
-                          "ground_truth": "azimuth/elevation/inplane_rotation/distance columns (degrees)"},
-             "cus_coco": {"root": "cus_coco", "annotation": "cus_coco/annotations.json", **coco},
-             "genren": {"root": "genren", **genren},
-             "records": {"root": "records", "files": [f"records/{c}/records.json" for c in sorted(models)], "categories": objects,
-                         "truth": "records/car/truth/<cad_index>.obj (closed car) and <cad_index>_texture.png (its UV texture: "
-                                  "row v, column u of spherical_uv of the direction from the box centre; object images are drawn "
-                                  "with it, unlit)"}}
     files = _hash_tree(out)
     world["files"] = len(files)
     world["sha256_of_files"] = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
@@ -490,8 +516,23 @@ def _write_world(out, seed: int, profile: str, progress: bool, overrides: dict) 
     return world
 
 # %% ../../nbs/03d_world_datasets.ipynb #b86112a4
+def _world_setting(text: str) -> tuple[str, object]:
+    "`KEY=VALUE` of `--set`: the value a Python literal (`40`, `(376,1408)`)."
+    import ast
+    key, eq, value = text.partition("=")
+    if not eq: raise UsageError(f"--set wants KEY=VALUE (e.g. kitti_frames=40), not {text!r}")
+    try: return key.strip(), ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError): raise UsageError(f"--set {key}: {value!r} is not a number or a tuple of numbers") from None
+
 def _run_world(args) -> int:
-    summary = write_world(args.out, seed=args.seed, profile=args.profile, progress=not args.no_progress, threads=args.threads)
+    only = tuple(p.strip() for p in args.only.split(",")) if args.only else None
+    settings = dict(_world_setting(s) for s in args.set)
+    try: world_config(args.profile, settings)                              # bad input: one message, nothing written
+    except ValueError as err: raise UsageError(str(err)) from None
+    if only and any(p not in WORLD_PARTS for p in only):
+        raise UsageError(f"--only takes some of {', '.join(WORLD_PARTS)}, not {args.only!r}")
+    summary = write_world(args.out, seed=args.seed, profile=args.profile, progress=not args.no_progress, threads=args.threads,
+                          only=only, **settings)
     print(f"world written to {Path(args.out).resolve()} in {summary.get('seconds', float('nan')):.1f} s; see world.json", file=sys.stderr)
     return 0
 
@@ -503,6 +544,10 @@ def add_parser(sub) -> None:
     w.add_argument("--seed", type=int, default=0, help="same seed, byte-identical files (default 0)")
     add_threads_argument(w)
     w.add_argument("--profile", default="quick", choices=["quick", "full"], help="quick: seconds on a CPU; full: KITTI-360 size")
+    w.add_argument("--only", default="", metavar="PARTS",
+                   help=f"comma-separated parts to write: {', '.join(WORLD_PARTS)} (default all; e.g. --only kitti360 for VSRD)")
+    w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change one size of the profile, e.g. --set kitti_frames=40 --set kitti_sequences=1 (repeatable)")
     w.add_argument("--no-progress", action="store_true")
     w.set_defaults(run=_run_world)
 
