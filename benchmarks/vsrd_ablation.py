@@ -25,6 +25,8 @@ VARIANTS = {
     "samples_64": {"samples_per_box": 64},                       # twice the samples per ray-box pair
     "no_early_stop": {"early_stop_after": 2.0},                  # never stop early: run every step
     "sharp_from_start": {"tau": (0.1, 0.1), "s": (0.1, 0.1)},    # no annealing of the silhouette temperature
+    "box_losses_third": {"box_losses_until": 1 / 3},             # 2D box losses off from the residual's start (step 1000)
+    "init_masks_box_losses_third": {"init": "masks", "box_losses_until": 1 / 3},
 }
 
 def run_frame(job: tuple) -> dict:
@@ -96,8 +98,9 @@ def spread(n_targets: int, n: int) -> list[int]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", required=True, help="an annotated and sampled KITTI-360 root (partlab vsrd annotate, sample)")
-    ap.add_argument("--variants", nargs="+", default=["full", "init_masks"], help=f"of {', '.join(VARIANTS)}")
-    ap.add_argument("--variant", action="append", default=[], metavar="NAME=JSON", help="a variant of your own")
+    ap.add_argument("--variants", nargs="+", default=None,
+                    help=f"of {', '.join(VARIANTS)} (default: full init_masks, or none when --variant gives some)")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=JSON", help="a variant of your own (repeatable)")
     ap.add_argument("--frames", type=int, default=10, help="target frames, spread over the sampled list")
     ap.add_argument("--targets", default="", help="comma-separated indices into the sampled list (instead of --frames)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes, one torch thread each")
@@ -109,12 +112,13 @@ def main(argv=None) -> int:
     from partlab.vsrd.model import VSRDConfig
     from partlab.vsrd.pipeline import load_samples
     variants = {}
-    for name in args.variants:
+    for name in args.variants if args.variants is not None else ([] if args.variant else ["full", "init_masks"]):
         if name not in VARIANTS: ap.error(f"unknown variant {name!r}; the variants are {', '.join(VARIANTS)}")
         variants[name] = VARIANTS[name]
     for text in args.variant:
         name, _, js = text.partition("=")
-        variants[name] = json.loads(js)
+        try: variants[name] = json.loads(js)
+        except json.JSONDecodeError as e: ap.error(f"--variant {text!r}: not NAME=JSON ({e})")
     for name, ov in variants.items(): VSRDConfig.from_overrides("full", ov)          # bad overrides fail before any work
     targets = load_samples(Path(args.root), SamplingRule(num_sources=16))
     chosen = [int(x) for x in args.targets.split(",")] if args.targets else spread(len(targets), args.frames)

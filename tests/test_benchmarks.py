@@ -41,3 +41,6 @@ def test_vsrd_ablation_picks_frames_and_refuses_bad_variants(tmp_path, capsys):
     with pytest.raises(SystemExit) as e: vsrd_ablation.main(["--root", str(tmp_path), "--variants", "nope"])
     assert e.value.code == 2 and "unknown variant 'nope'" in capsys.readouterr().err
     with pytest.raises(ValueError): vsrd_ablation.main(["--root", str(tmp_path), "--variant", 'x={"no_such_field": 1}'])
+    with pytest.raises(ValueError, match="box_rounding"): vsrd_ablation.main(["--root", str(tmp_path), "--variant", 'x={"box_rounding": 0.9}'])
+    with pytest.raises(SystemExit) as e: vsrd_ablation.main(["--root", str(tmp_path), "--variant", "x={bad"])
+    assert e.value.code == 2 and "not NAME=JSON" in capsys.readouterr().err

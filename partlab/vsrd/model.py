@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torchvision.ops import distance_box_iou_loss, box_iou
 from scipy.optimize import linear_sum_assignment
 from ..geometry import box_corners, rotation_y, transform_points, project_points
-from ..io import Profile, TensorBoardLog
+from ..io import Profile, TensorBoardLog, UsageError
 from ..render.implicit import neus_alpha, render_weights
 from .data import FrameBatch, pool_rays
 
@@ -146,11 +146,13 @@ def stratified_steps(P: int, n: int, device, generator: torch.Generator | None =
 # %% ../../nbs/41_vsrd_model.ipynb #7b7af67a
 @dataclass
 class FieldState:
-    "The annealed quantities of one step: union temperature `tau`, logistic scale `s`, cosine anneal ratio `rho`."
+    """The field at one step: union temperature `tau`, logistic scale `s`, cosine anneal ratio `rho` (annealed), the
+    residual on or off, and the radius `rounding` (m) of the boxes' edges (0: VSRD's cuboids)."""
     tau: float = 1.0
     s: float = 1.0
     rho: float = 0.0
     residual: bool = False
+    rounding: float = 0.0
 
 @dataclass
 class Silhouettes:
@@ -165,11 +167,14 @@ def cosine_anneal(start: float, end: float, progress: float) -> float:
     "Cosine schedule from `start` (progress 0) to `end` (progress 1)."
     return end + (start - end) * 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
 
-def instance_sdf(points: torch.Tensor, owner: torch.Tensor, boxes: Boxes, residual_weights: list[torch.Tensor] | None):
+def instance_sdf(points: torch.Tensor, owner: torch.Tensor, boxes: Boxes, residual_weights: list[torch.Tensor] | None,
+                 rounding: float = 0.0):
     """Distances of `points (P, n, 3)` to every box `(P, n, N)` with gradients `(P, n, N, 3)` (world frame); with
-    `residual_weights`, the residual of instance `owner[p]` is added to its own distance on its own samples."""
+    `residual_weights`, the residual of instance `owner[p]` is added to its own distance on its own samples. With
+    `rounding` r > 0 each box is rounded: the points within r of a box shrunk by r (same extent, edges of radius r)."""
     local = to_local(points[..., None, :], boxes.center, boxes.rotation)          # (P, n, N, 3)
-    sdf, grad_local = box_sdf(local, boxes.half_size)
+    sdf, grad_local = box_sdf(local, boxes.half_size - rounding)
+    sdf = sdf - rounding
     with torch.no_grad():                                                         # normals only shape the cosine term
         grad = (grad_local[..., None, :] @ boxes.rotation.transpose(-1, -2))[..., 0, :]
     if residual_weights is not None:
@@ -192,7 +197,7 @@ def render_instances(origins: torch.Tensor, dirs: torch.Tensor, boxes: Boxes, st
         ray, owner = hit.nonzero(as_tuple=True)                                  # the (ray, instance) pairs that meet
         t = t0[ray, owner, None] + (t1 - t0)[ray, owner, None] * stratified_steps(len(ray), n_samples, origins.device, generator, jitter)
     points = origins[ray, None] + t[..., None] * dirs[ray, None]                  # (P, n, 3)
-    sdf, grad = instance_sdf(points, owner, boxes, residual_weights if state.residual else None)
+    sdf, grad = instance_sdf(points, owner, boxes, residual_weights if state.residual else None, state.rounding)
     share = torch.softmax(-sdf / state.tau, dim=-1)                               # (P, n, N)
     union = (share * sdf).sum(-1)                                                 # (P, n)
     with torch.no_grad():
@@ -217,9 +222,10 @@ def render_instances(origins: torch.Tensor, dirs: torch.Tensor, boxes: Boxes, st
 BOX_EDGES = torch.tensor([[0, 1], [1, 2], [2, 3], [3, 0], [4, 5], [5, 6], [6, 7], [7, 4], [0, 4], [1, 5], [2, 6], [3, 7]])
 
 def project_boxes_2d(corners: torch.Tensor, rect_to_cam: torch.Tensor, K: torch.Tensor, image_size: tuple[int, int],
-                     near: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+                     near: float = 0.1, radius: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """2D boxes `(F, N, 4)` (x1, y1, x2, y2) of boxes `corners: (N, 8, 3)` seen by F cameras (`rect_to_cam (F, 4, 4)`,
-    `K (F, 3, 3)`), and whether each box is in front of the camera and inside the image `(F, N)`."""
+    `K (F, 3, 3)`), and whether each box is in front of the camera and inside the image `(F, N)`. With `radius` r, the
+    2D boxes of the boxes grown by a ball of radius r (each projected edge end widened by `f r / depth`)."""
     H, W = image_size
     cam = transform_points(rect_to_cam[:, None], corners[None])                                     # (F, N, 8, 3)
     a, b = cam[..., BOX_EDGES[:, 0], :], cam[..., BOX_EDGES[:, 1], :]                                       # (F, N, 12, 3)
@@ -228,9 +234,10 @@ def project_boxes_2d(corners: torch.Tensor, rect_to_cam: torch.Tensor, K: torch.
     ends = torch.cat([towards(a, b, za, zb), towards(b, a, zb, za)], -2)                                     # (F, N, 24, 3)
     ok = torch.cat([torch.maximum(za, zb), torch.maximum(za, zb)], -2)[..., 0] >= near
     uv = project_points(ends, K[:, None], min_depth=1e-6)[..., :2]                                   # (F, N, 24, 2)
+    pad = radius * K[:, None, None, [0, 1], [0, 1]] / ends[..., 2:].clamp(min=near)                  # (F, N, 24, 2)
     big = torch.finfo(uv.dtype).max / 4
-    lo = torch.where(ok[..., None], uv, torch.full_like(uv, big)).amin(-2)
-    hi = torch.where(ok[..., None], uv, torch.full_like(uv, -big)).amax(-2)
+    lo = torch.where(ok[..., None], uv - pad, torch.full_like(uv, big)).amin(-2)
+    hi = torch.where(ok[..., None], uv + pad, torch.full_like(uv, -big)).amax(-2)
     limit = torch.tensor([W - 1.0, H - 1.0], device=uv.device, dtype=uv.dtype)
     lo, hi = torch.minimum(lo.clamp(min=0), limit), torch.minimum(hi.clamp(min=0), limit)
     boxes = torch.cat([lo, hi], -1)
@@ -273,6 +280,12 @@ class VSRDConfig(Profile):
     early_stop_window: int = 100
     early_stop_after: float = 0.6
     init: str = "original"          # "original": every box at the range's centre; "masks": from each mask box (faster)
+    box_losses_until: float = 1.0   # run progress after which the 2D box losses stop; 1.0 (always on) is the original's
+    box_rounding: float = 0.0       # radius (m) of the boxes' rounded edges, silhouettes and 2D boxes; 0 (cuboids) is the original's
+
+    def __post_init__(self):
+        if not 0 <= self.box_rounding < HALF_EXTENT_RANGE[0][0]:
+            raise UsageError(f"box_rounding must be in [0, {HALF_EXTENT_RANGE[0][0]}) m (the smallest half-extent), not {self.box_rounding}")
 
 VSRDConfig.PROFILES = {
     # the quick CPU profile: fewer steps and rays, boxes started from their masks, a larger box learning rate that
@@ -302,11 +315,12 @@ def box_losses(pred: torch.Tensor, valid: torch.Tensor, gt: torch.Tensor, visibl
     p, g = pred[use], gt[use]
     return distance_box_iou_loss(p, g, reduction="mean"), F.smooth_l1_loss(p, g, beta=1.0)
 
-def eikonal_loss(points: torch.Tensor, owner: torch.Tensor, boxes: Boxes, residual_weights, max_pairs: int) -> torch.Tensor:
+def eikonal_loss(points: torch.Tensor, owner: torch.Tensor, boxes: Boxes, residual_weights, max_pairs: int,
+                 rounding: float = 0.0) -> torch.Tensor:
     "Mean of `(|grad d_k| - 1)^2` over (a subset of) the samples `points (P, n, 3)` of instance `owner (P,)`'s field."
     pts = points[:max_pairs].detach().requires_grad_(True)
     own = owner[:max_pairs]
-    sdf, _ = instance_sdf(pts, own, boxes, residual_weights)
+    sdf, _ = instance_sdf(pts, own, boxes, residual_weights, rounding)
     d = sdf.gather(-1, own[:, None, None].expand(-1, pts.shape[1], 1))
     (g,) = torch.autograd.grad(d.sum(), pts, create_graph=True)
     return (g.norm(dim=-1) - 1).square().mean()
@@ -345,7 +359,8 @@ def run_progress(config: VSRDConfig, step: int) -> float:
 def field_state(config: VSRDConfig, step: int) -> FieldState:
     "The field's schedule: `tau` and `s` annealed by cosine, `rho` linear, the residual on from `residual_start`."
     p = run_progress(config, step)
-    return FieldState(tau=cosine_anneal(*config.tau, p), s=cosine_anneal(*config.s, p), rho=p, residual=step >= config.residual_start)
+    return FieldState(tau=cosine_anneal(*config.tau, p), s=cosine_anneal(*config.s, p), rho=p, residual=step >= config.residual_start,
+                      rounding=config.box_rounding)
 
 @dataclass
 class RayPool:
@@ -379,22 +394,25 @@ class FrameLosses:
 
 def frame_step(model: FrameModel, batch: FrameBatch, pool: RayPool, state: FieldState, perm: torch.Tensor,
                config: VSRDConfig, generator: torch.Generator | None = None, renderer=render_instances,
-               match: bool = False) -> FrameLosses:
+               match: bool = False, box_weight: float = 1.0) -> FrameLosses:
     """The losses of one step: decode the boxes, project them into every view, (re)match them to the target's masks
     when `match`, draw `config.rays` rays, render them with `renderer` (signature of `render_instances`), and weigh
-    the silhouette, box and (with the residual on) eikonal terms. No optimizer, history or stopping in here."""
+    the silhouette, box (times `box_weight`) and (with the residual on) eikonal terms. No optimizer, history or
+    stopping in here."""
     boxes = model.boxes()
-    proj, valid = project_boxes_2d(boxes.corners, batch.rect_to_cam, batch.K, batch.image_size)
+    r = state.rounding                                                            # rounded boxes: inner box + ball of radius r
+    inner = box_corners(boxes.center, 2 * (boxes.half_size - r), boxes.yaw) if r else boxes.corners
+    proj, valid = project_boxes_2d(inner, batch.rect_to_cam, batch.K, batch.image_size, radius=r)
     if match: perm = match_boxes(proj[0], batch.gt_boxes_2d[0])                   # view 0 is the target
     idx = pool.draw(config.rays, generator)
     weights = model.residual_weights() if state.residual else None
     out = renderer(pool.origins[idx], pool.dirs[idx], boxes, state, weights, config.samples_per_box, config.margin, generator=generator)
     l_sil = F.binary_cross_entropy(out.masks.clamp(1e-6, 1 - 1e-6), batch.soft_targets[idx][:, perm])
     l_diou, l_l1 = box_losses(proj, valid, batch.gt_boxes_2d[:, perm], batch.visible[:, perm])
-    total = config.w_silhouette * l_sil + config.w_diou * l_diou + config.w_l1 * l_l1
+    total = config.w_silhouette * l_sil + box_weight * (config.w_diou * l_diou + config.w_l1 * l_l1)
     l_eik = None
     if state.residual and config.w_eikonal > 0:
-        l_eik = eikonal_loss(out.points, out.owner, boxes, weights, config.eikonal_points // max(config.samples_per_box, 1))
+        l_eik = eikonal_loss(out.points, out.owner, boxes, weights, config.eikonal_points // max(config.samples_per_box, 1), r)
         total = total + config.w_eikonal * l_eik
     return FrameLosses(total, l_sil, l_diou, l_l1, l_eik, boxes, perm)
 
@@ -485,7 +503,8 @@ def optimize_frame(batch: FrameBatch, config: VSRDConfig = VSRDConfig(), seed: i
     bar = tqdm(range(config.steps), desc="vsrd frame", disable=not progress, leave=False)
     for step in bar:
         losses = frame_step(model, batch, pool, field_state(config, step), perm, config, gen, renderer,
-                            match=step % config.match_every == 0)
+                            match=step % config.match_every == 0,
+                            box_weight=float(run_progress(config, step) < config.box_losses_until))
         opt.zero_grad(set_to_none=True); losses.total.backward(); opt.step(); sched.step()
         perm = losses.perm
         if step % config.eval_every == 0 or step == config.steps - 1:
