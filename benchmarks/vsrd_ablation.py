@@ -1,23 +1,25 @@
-"""VSRD at full size: what limits the quality. Runs named variants of the full profile on the same target frames of an
-annotated and sampled KITTI-360 root and prints one JSON object: per variant the mean 3D IoU, the share of boxes at
-IoU >= 0.5, each instance's error split into centre (depth along the target camera's axis, lateral, height), size
-and yaw (mod 180 degrees), the IoU by distance, the seconds per frame, and each frame's IoU-against-steps curve.
+"""VSRD at full size: what limits the quality. Runs named variants of the original's settings (profile `paper`) on the
+same target frames of an annotated and sampled KITTI-360 root and prints one JSON object: per variant the mean 3D IoU,
+the share of boxes at IoU >= 0.5, each instance's error split into centre (depth along the target camera's axis,
+lateral, height), size and yaw (mod 180 degrees), the IoU by distance, the seconds per frame, and each frame's
+IoU-against-steps curve.
 
     partlab world --out W --profile full --only kitti360              # ~5 min on 2 cores
     partlab vsrd annotate --root W/kitti360 && partlab vsrd sample --root W/kitti360
-    python benchmarks/vsrd_ablation.py --root W/kitti360 --frames 10 --variants full init_masks --jobs 2 > ablation.json
+    python benchmarks/vsrd_ablation.py --root W/kitti360 --frames 10 --variants paper init_masks init_masks_rounded --jobs 2 > ablation.json
 
 Frames are spread evenly over the sampled targets of every sequence (`--frames N`), or named (`--targets 0,12,40`,
 indices into the sampled list). `--jobs N` runs frames in N processes of one torch thread each (a frame takes about
 6 minutes at one thread on a 2024 laptop core). `--variant NAME='{"steps": 2000}'` adds a variant of your own
-(VSRDConfig fields over the full profile, checked by VSRDConfig.from_overrides)."""
+(VSRDConfig fields over the paper profile, checked by VSRDConfig.from_overrides); `--merge FILE` keeps the other variants
+of an earlier result on the same targets. Partlab's `full` profile is the variant `init_masks_rounded`."""
 import argparse, json, math, os, platform, sys, time
 from concurrent.futures import ProcessPoolExecutor
 import multiprocessing as mp
 import numpy as np
 
 VARIANTS = {
-    "full": {},                                                  # the original's settings (partlab's full profile)
+    "paper": {},                                                 # the original's settings (profile paper)
     "init_masks": {"init": "masks"},                             # boxes started in front of their masks, not at 50 m
     "no_residual": {"residual_start": 10 ** 9},                  # boxes only: the residual SDF never switches on
     "match_every_1": {"match_every": 1},                         # re-match boxes to masks every step
@@ -27,6 +29,8 @@ VARIANTS = {
     "sharp_from_start": {"tau": (0.1, 0.1), "s": (0.1, 0.1)},    # no annealing of the silhouette temperature
     "box_losses_third": {"box_losses_until": 1 / 3},             # 2D box losses off from the residual's start (step 1000)
     "init_masks_box_losses_third": {"init": "masks", "box_losses_until": 1 / 3},
+    "rounded": {"box_rounding": 0.3},                            # boxes with edges of radius 0.3 m (silhouettes and 2D boxes)
+    "init_masks_rounded": {"init": "masks", "box_rounding": 0.3},
 }
 
 def run_frame(job: tuple) -> dict:
@@ -43,7 +47,7 @@ def run_frame(job: tuple) -> dict:
     seq, rec = load_samples(Path(root), rule)[index]
     views = [load_view(read_annotation(annotation_path(root, seq, f)), f) for f in [rec["target"], *pick_sources(rec["sources"], 16)]]
     batch = make_frame_batch(views, rec["instance_ids"], rule, temperature=10.0 * views[0].image_size[1] / 1408)
-    cfg = VSRDConfig.from_overrides("full", overrides)
+    cfg = VSRDConfig.from_overrides("paper", overrides)
     with cpu_threads("steps", threads):
         t0 = time.perf_counter()
         res = optimize_frame(batch, cfg, seed=rec["target"])
@@ -99,36 +103,44 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", required=True, help="an annotated and sampled KITTI-360 root (partlab vsrd annotate, sample)")
     ap.add_argument("--variants", nargs="+", default=None,
-                    help=f"of {', '.join(VARIANTS)} (default: full init_masks, or none when --variant gives some)")
+                    help=f"of {', '.join(VARIANTS)} (default: paper init_masks, or none when --variant gives some)")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=JSON", help="a variant of your own (repeatable)")
     ap.add_argument("--frames", type=int, default=10, help="target frames, spread over the sampled list")
     ap.add_argument("--targets", default="", help="comma-separated indices into the sampled list (instead of --frames)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes, one torch thread each")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     ap.add_argument("--out", default="", help="also write the JSON here (rewritten after every frame)")
+    ap.add_argument("--merge", default="", help="an earlier result on the same root and targets: its other variants are kept")
     args = ap.parse_args(argv)
     from pathlib import Path
     from partlab.vsrd.data import SamplingRule
     from partlab.vsrd.model import VSRDConfig
     from partlab.vsrd.pipeline import load_samples
     variants = {}
-    for name in args.variants if args.variants is not None else ([] if args.variant else ["full", "init_masks"]):
+    for name in args.variants if args.variants is not None else ([] if args.variant else ["paper", "init_masks"]):
         if name not in VARIANTS: ap.error(f"unknown variant {name!r}; the variants are {', '.join(VARIANTS)}")
         variants[name] = VARIANTS[name]
     for text in args.variant:
         name, _, js = text.partition("=")
         try: variants[name] = json.loads(js)
         except json.JSONDecodeError as e: ap.error(f"--variant {text!r}: not NAME=JSON ({e})")
-    for name, ov in variants.items(): VSRDConfig.from_overrides("full", ov)          # bad overrides fail before any work
+    for name, ov in variants.items(): VSRDConfig.from_overrides("paper", ov)          # bad overrides fail before any work
     targets = load_samples(Path(args.root), SamplingRule(num_sources=16))
     chosen = [int(x) for x in args.targets.split(",")] if args.targets else spread(len(targets), args.frames)
     jobs = [(args.root, name, ov, i, args.threads) for name, ov in variants.items() for i in chosen]
+    names = [f"{targets[i][0]}/{targets[i][1]['target']}" for i in chosen]
+    kept = {}                                                     # variant -> (overrides, frames) of the --merge file
+    if args.merge:
+        old = json.loads(Path(args.merge).read_text())
+        if old.get("targets") != names or Path(old.get("root", "")).name != Path(args.root).resolve().name:
+            ap.error(f"--merge {args.merge}: measured on other targets or another root; nothing merged")
+        kept = {n: (v["overrides"], [f for f in old["frames"] if f["variant"] == n]) for n, v in old["variants"].items() if n not in variants}
     done, t0 = [], time.perf_counter()
     result = lambda: {"benchmark": "vsrd_ablation", "root": str(Path(args.root).resolve()), "cpu": platform.processor() or platform.machine(),
-                      "cores": os.cpu_count(), "jobs": args.jobs, "threads_per_job": args.threads,
-                      "targets": [f"{targets[i][0]}/{targets[i][1]['target']}" for i in chosen],
-                      "variants": {n: {"overrides": ov, **summarise([f for f in done if f["variant"] == n])} for n, ov in variants.items()},
-                      "frames": done, "wall_seconds": time.perf_counter() - t0}
+                      "cores": os.cpu_count(), "jobs": args.jobs, "threads_per_job": args.threads, "targets": names,
+                      "variants": {n: {"overrides": ov, **summarise(fr)} for n, (ov, fr) in kept.items()}
+                                  | {n: {"overrides": ov, **summarise([f for f in done if f["variant"] == n])} for n, ov in variants.items()},
+                      "frames": [f for _, fr in kept.values() for f in fr] + done, "wall_seconds": time.perf_counter() - t0}
     with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
         for frame in pool.map(run_frame, jobs):
             done.append(frame)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 from ..train import slurm_script as train_slurm_script
-from ..io import (DataError, atomic_write_json, atomic_write_text, command_group, resolve_device, cpu_threads,
+from ..io import (DataError, UsageError, atomic_write_json, atomic_write_text, command_group, resolve_device, cpu_threads,
                         add_threads_argument, TensorBoardLog, add_tensorboard_argument)
 from ..geometry import box_iou_3d, box_iou_bev, kitti_from_corners, kitti_label_line, kitti_alpha
 from .data import (SamplingRule, SkipFrame, annotate, annotation_path, read_annotation, load_view,
@@ -67,10 +67,12 @@ def label_target(root: Path, sequence: str, sample_rec: dict, config: VSRDConfig
 
 def label(root: str | os.PathLike, out: str | os.PathLike, config: VSRDConfig = VSRDConfig.PROFILES["full"],
           rule: SamplingRule = SamplingRule(), device: str = "cpu", seed: int = 0, max_targets: int = 0,
-          progress: bool = True, threads: int | None = None, tensorboard: str | os.PathLike | None = None) -> dict:
+          progress: bool = True, threads: int | None = None, tensorboard: str | os.PathLike | None = None,
+          target_stride: int = 1) -> dict:
     """Label this rank's share of the sampled targets of `root` into `out/labels/`, skipping finished ones.
     `threads`: torch CPU threads (None or 0: partlab's policy for step loops, see `partlab.io.cpu_threads`).
     `tensorboard`: a folder for TensorBoard scalars, one run per frame (`<seq>/<frame>`: `frame/loss`, `frame/iou_3d`, ...).
+    `target_stride` k: every k-th sampled target only (before `max_targets`), to spread a few targets over the sequences.
     Returns counts: `labelled`, `resumed` (already there), `skipped` (with reasons) and this rank's `frames`."""
     from tqdm.auto import tqdm
     root, out = Path(root), Path(out)
@@ -78,7 +80,8 @@ def label(root: str | os.PathLike, out: str | os.PathLike, config: VSRDConfig = 
     if world > 1 and torch.distributed.is_available() and not torch.distributed.is_initialized():
         torch.distributed.init_process_group("nccl" if device == "cuda" else "gloo")
     if device == "cuda" and world > 1: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-    targets = load_samples(root, rule)
+    if target_stride < 1: raise UsageError(f"target_stride must be at least 1, not {target_stride}")
+    targets = load_samples(root, rule)[::target_stride]
     if max_targets: targets = targets[:max_targets]
     mine = targets[rank::world]
     counts = {"rank": rank, "world_size": world, "frames": [f"{s}/{r['target']}" for s, r in mine],
@@ -295,7 +298,7 @@ def _run_label(args) -> int:
     config = VSRDConfig.from_config_file(args.profile, args.config)                              # refused before any work
     _logging()
     counts = label(_ann(args), args.out, config, _rule(args), resolve_device(args.device), args.seed, args.max_targets,
-                   progress=not args.no_progress, threads=args.threads, tensorboard=args.tensorboard)
+                   progress=not args.no_progress, threads=args.threads, tensorboard=args.tensorboard, target_stride=args.target_stride)
     # one write per rank: under torchrun every rank shares the pipe, and a single short write is not interleaved
     line = json.dumps({k: v for k, v in counts.items() if k != "frames"} | {"frames": len(counts["frames"])})
     sys.stdout.write(line + "\n"); sys.stdout.flush()
@@ -344,10 +347,13 @@ def add_parser(sub) -> None:
     s = vsub.add_parser("sample", help="choose target and source frames, group frames"); _common(s, out=False)
     s.set_defaults(run=_run_sample)
     lab = vsub.add_parser("label", help="optimise boxes per target frame (resumable; shards over torchrun ranks)"); _common(lab)
-    lab.add_argument("--profile", default="full", choices=["quick", "full"], help="hyper-parameters (default full: the original's)")
+    lab.add_argument("--profile", default="full", choices=list(VSRDConfig.PROFILES),
+                     help="hyper-parameters (default full: the original's schedule, boxes started at their masks, rounded boxes; "
+                          "paper: the original's settings)")
     lab.add_argument("--config", default=None, help="JSON file of VSRDConfig fields overriding the profile")
     lab.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     lab.add_argument("--seed", type=int, default=0); lab.add_argument("--max-targets", type=int, default=0)
+    lab.add_argument("--target-stride", type=int, default=1, metavar="K", help="every K-th sampled target only (default 1: all)")
     lab.add_argument("--no-progress", action="store_true"); add_threads_argument(lab); add_tensorboard_argument(lab)
     lab.set_defaults(run=_run_label)
     for name, text, run in (("predict", "per-frame predictions with confidences", _run_predict), ("convert", "KITTI label lines", _run_convert),
