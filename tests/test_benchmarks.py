@@ -44,3 +44,11 @@ def test_vsrd_ablation_picks_frames_and_refuses_bad_variants(tmp_path, capsys):
     with pytest.raises(ValueError, match="box_rounding"): vsrd_ablation.main(["--root", str(tmp_path), "--variant", 'x={"box_rounding": 0.9}'])
     with pytest.raises(SystemExit) as e: vsrd_ablation.main(["--root", str(tmp_path), "--variant", "x={bad"])
     assert e.value.code == 2 and "not NAME=JSON" in capsys.readouterr().err
+
+def test_vsrd_heldout_refuses_a_folder_holding_another_world(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT/"benchmarks"))
+    import vsrd_heldout
+    (tmp_path/"world.json").write_text('{"seed": 0, "profile": "full"}')
+    with pytest.raises(SystemExit) as e: vsrd_heldout.main(["--world", str(tmp_path), "--seed", "1", "--out", str(tmp_path/"o")])
+    assert e.value.code == 2 and "holds another world" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["world.json"]          # nothing written
