@@ -2,8 +2,9 @@
 ablation never saw. Writes the full world's KITTI-360 part for `--seed` (skipped when `--world` already holds it),
 annotates and samples it, labels every `--stride`-th sampled target (at most `--max-targets`) under torchrun with
 `--nproc` CPU processes, then predicts, converts and evaluates, and prints one JSON object: the evaluation (mean 3D IoU
-over every frame of the labelled groups, KITTI's AP_3D|R40 at 0.5 and 0.3, ...), the labelled targets, their steps
-and seconds per frame, and the commands it ran.
+over every visible car of every frame of the labelled groups, unlabelled cars counting 0; KITTI's AP_3D|R40 at 0.5
+and 0.3, moderate), the labelled targets, their steps and seconds, each target's mean 3D IoU of the cars it labelled,
+and the commands it ran.
 
     python benchmarks/vsrd_heldout.py --world W1 --seed 1 --out O1 --stride 13 --max-targets 6 --nproc 2
 
@@ -12,10 +13,10 @@ import argparse, json, os, platform, shutil, subprocess, sys, time
 from pathlib import Path
 
 def run(cmd: list[str], log: list) -> None:
-    "Run one command (its output passed through), record it, and stop with its exit status when it fails."
+    "Run one command (its output to stderr: stdout is this script's JSON), record it, stop with its status when it fails."
     log.append(" ".join(cmd))
     print("+", log[-1], file=sys.stderr, flush=True)
-    done = subprocess.run(cmd)
+    done = subprocess.run(cmd, stdout=sys.stderr)
     if done.returncode: sys.exit(done.returncode)
 
 def main(argv=None) -> int:
@@ -51,6 +52,9 @@ def main(argv=None) -> int:
                       "targets": [f"{l['sequence']}/{l['target']}" for l in labels],
                       "steps": [l["steps"] for l in labels], "seconds": [round(l["seconds"], 1) for l in labels],
                       "seconds_per_frame": sum(l["seconds"] for l in labels) / max(len(labels), 1),
+                      # each label's own record: the mean 3D IoU of its cars (the target's labelled instances) at its last step
+                      "labelled_cars": sum(len(l["instance_ids"]) for l in labels),
+                      "labelled_mean_iou_3d": [l["history"]["iou_3d"][-1] for l in labels],
                       "label_wall_seconds_this_run": wall, "commands": log,
                       "evaluation": {k: v for k, v in evaluation.items() if k != "kitti"}}))
     return 0
