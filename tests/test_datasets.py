@@ -180,7 +180,8 @@ def test_world_output_reads_and_checks(tmp):
     write_world = _write_world()
     out = tmp/"world"
     write_world(out, seed=0, profile="quick", progress=False)
-    folders = {"kitti360": "kitti360", "pascal3d": "pascal3d", "cus_coco": "cus_coco", "shapenet_genren": "genren", "records": "records"}
+    folders = {"kitti360": "kitti360", "pascal3d": "pascal3d", "cus_coco": "cus_coco", "shapenet_genren": "genren", "records": "records",
+               "objectnet3d": "objectnet3d", "pix3d": "pix3d"}
     for name, sub in folders.items():
         assert (out/sub).is_dir(), sub
         assert check_dataset(name, out/sub) == [], name

@@ -16,7 +16,7 @@ N_IMAGES = 4
 def setup(tmp_path_factory):
     "A quick synthetic world cut down to a few car records, and a car-like sphere template file."
     d = tmp_path_factory.mktemp("poses")
-    write_world(d / "world", seed=3, profile="quick", progress=False)
+    write_world(d / "world", seed=3, profile="quick", progress=False, only=("objects",))
     rec_file = d / "world" / "records" / "car" / "records.json"
     everything = json.loads(rec_file.read_text())
     records = everything[:N_IMAGES]

@@ -15,7 +15,7 @@ def inputs(tmp_path_factory):
     from partlab.textured.remesh import remesh_templates, save_remeshed, RemeshConfig
     from partlab.textured.poses import run_step1, run_step2, PoseConfig
     d = tmp_path_factory.mktemp("recon")
-    write_world(d / "world", seed=0, profile="quick", progress=False)
+    write_world(d / "world", seed=0, profile="quick", progress=False, only=("objects",))
     made = remesh_templates(["car"], profile=RemeshConfig.from_overrides("quick", {"chamfer_steps": 30, "silhouette_steps": 10, "eval_views": 4}),
                             device="cpu", seed=0, progress=False)
     save_remeshed(d / "templates.pt", made.verts, made.names, made.metrics)
