@@ -41,6 +41,14 @@ def median_ms(times: list[float]) -> float:
     "The median of per-step times in seconds, in milliseconds, rounded to 0.01."
     return round(1000 * statistics.median(times), 2)
 
+def step_ms(step, repeats: int) -> float:
+    "The median wall time in milliseconds of `repeats` calls of `step()` (unrounded, for `idle_and_loaded`)."
+    import time
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
 def environment(args, device: str = "cpu") -> dict:
     "What a benchmark's JSON records about where it ran."
     return {"device": device, "gpu": torch.cuda.get_device_name() if device == "cuda" else None,

@@ -9,9 +9,9 @@ samples the discriminators see per second (`batch x d_steps` per generator step)
     python benchmarks/gan_step.py --profile full --batch 32 --device cuda --repeats 10
 """
 from __future__ import annotations
-import argparse, json, time
+import argparse, json
 import torch
-from _common import add_common_arguments, environment, threads_for, idle_and_loaded
+from _common import add_common_arguments, environment, threads_for, idle_and_loaded, step_ms
 from partlab.textured.gan import ClassMaps, GANConfig, GANOptimizers, UVData, UVGAN, gan_step
 
 
@@ -39,11 +39,7 @@ def bench(cfg: GANConfig, args, classes: int) -> dict:
         opt.g.zero_grad(set_to_none=True); out["loss"].backward(); opt.step()
         if dev == "cuda": torch.cuda.synchronize()
 
-    def measure() -> float:
-        times = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
-        return sorted(times)[len(times) // 2] * 1e3
+    measure = lambda: step_ms(step, args.repeats)
 
     step()                                                              # warm-up, untimed
     timing = idle_and_loaded(measure, args.load)

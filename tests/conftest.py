@@ -11,6 +11,20 @@ def run_partlab(*args, cwd=None, timeout=900):
     env = {k: v for k, v in os.environ.items() if k != "IN_TEST"}
     return subprocess.run([*PARTLAB, *map(str, args)], cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout, env=env)
 
+def kill_when_logged(args, out: Path, lines: int, timeout: float = 300) -> int:
+    """Start `partlab ARGS`, kill it with SIGKILL once `out/last.pt` exists and `out/train_log.jsonl` has `lines` lines
+    (a run cut mid-training); -> the lines logged when it died. Fails if the run ended before it could be killed."""
+    import signal, time
+    env = {k: v for k, v in os.environ.items() if k != "IN_TEST"}
+    proc = subprocess.Popen([*PARTLAB, *map(str, args)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, log = time.time() + timeout, out / "train_log.jsonl"
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "last.pt").is_file() and log.is_file() and len(log.read_text().splitlines()) >= lines: break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL); proc.wait()
+    return len(log.read_text().splitlines())
+
 def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
     "A notebook with a `parameters` cell followed by code cells."
     nb = nbformat.v4.new_notebook()

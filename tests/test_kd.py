@@ -1,11 +1,11 @@
 """The pose-distillation commands as a user runs them (partlab kd teacher|student|evaluate): two gloo processes under
 torchrun (each sample once per epoch, identical weights), a run killed with kill -9 and resumed (the same later
 losses), TensorBoard scalars, and bad input (one clear error naming the file, nothing written)."""
-import json, os, signal, subprocess, sys, time
+import json, os, subprocess, sys
 from pathlib import Path
 import pytest
 import torch
-from conftest import ROOT, PARTLAB, run_partlab
+from conftest import ROOT, run_partlab, kill_when_logged
 
 TINY = {"crop": 32, "width": 8, "teacher_feature": 32, "student_feature": 32, "point_feature": 32, "embed": 16, "points": 64,
         "teacher_batch": 4, "student_batch": 4, "checkpoint_every": 5, "log_every": 5}
@@ -22,6 +22,13 @@ def world(tmp_path_factory):
 def command(d: Path, role: str, out: Path, *extra) -> list:
     return ["kd", role, "--data", d / "world" / "objectnet3d", "--out", out, "--config", d / "tiny.json", "--device", "cpu",
             "--no-progress", *extra]
+
+def partlab_here(capsys, *args) -> tuple[int, str]:
+    "`partlab ARGS` in this process (the same entry point as the command, without its start-up time) -> (status, stderr)."
+    from partlab.cli import main
+    capsys.readouterr()
+    status = main([str(a) for a in args])
+    return status, capsys.readouterr().err
 
 def log_losses(out: Path) -> list:
     return [(r["step"], r["loss"]) for r in map(json.loads, (out / "train_log.jsonl").read_text().splitlines())]
@@ -83,22 +90,12 @@ def test_two_gloo_processes_see_every_sample_once_and_agree(world, tmp_path):
     assert ranks[0][-1]["weights_sha256"] == ranks[1][-1]["weights_sha256"]
 
 def test_kill_9_then_resume_gives_the_same_losses(world, teacher, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "IN_TEST"}
     extra = ["--steps", "30", "--teacher", teacher / "best.pt", "--contrastive"]
     whole = tmp_path / "whole"
     res = run_partlab(*command(world, "student", whole, *extra))
     assert res.returncode == 0, res.stderr[-3000:]
     cut = tmp_path / "cut"
-    proc = subprocess.Popen([*PARTLAB, *map(str, command(world, "student", cut, *extra))], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        log = cut / "train_log.jsonl"
-        if (cut / "last.pt").is_file() and log.is_file() and len(log.read_text().splitlines()) >= 12: break
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before it could be killed"
-    proc.send_signal(signal.SIGKILL); proc.wait()
-    killed_at = len((cut / "train_log.jsonl").read_text().splitlines())
+    killed_at = kill_when_logged(command(world, "student", cut, *extra), cut, 12)
     assert killed_at < 30
     res = run_partlab(*command(world, "student", cut, *extra))
     assert res.returncode == 0, res.stderr[-3000:]
@@ -127,28 +124,34 @@ def _damage(world: Path, tmp_path: Path, what: str) -> tuple[Path, str]:
     return d, "ObjectNet3D.txt"
 
 @pytest.mark.parametrize("what, message", [
-    ("missing_column", "line 4: "), ("angle_out_of_range", "line 4: elevation 120.0 is out of [-90, 90]"),
-    ("image_does_not_decode", ""), ("missing_point_cloud", "point cloud file is missing"),
+    ("missing_column", "line 4: 17 fields, the header has 19"), ("angle_out_of_range", "line 4: elevation 120.0 is out of [-90, 90]"),
+    ("image_does_not_decode", "corrupt or unreadable image"), ("missing_point_cloud", "point cloud file is missing"),
 ])
-def test_bad_data_is_one_clear_error(world, tmp_path, what, message):
+def test_bad_data_is_one_clear_error(world, tmp_path, capsys, what, message):
     data, name = _damage(world, tmp_path, what)
     args = command(world, "teacher", tmp_path / "out", "--steps", "2")
     args[args.index("--data") + 1] = data
-    res = run_partlab(*args)
-    assert res.returncode == 2, res.stderr[-2000:]
-    assert name in res.stderr and message in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+    status, err = partlab_here(capsys, *args)
+    assert status == 2 and name in err and message in err, err[-2000:]
     assert not (tmp_path / "out" / "evaluation.json").exists() and not (tmp_path / "out" / "last.pt").exists()
 
-def test_bad_checkpoints_and_categories_are_one_clear_error(world, teacher, tmp_path):
+def test_bad_data_from_the_installed_command(world, tmp_path):
+    "The same, as a user's shell sees it: exit status 2, one line, no traceback."
+    data, name = _damage(world, tmp_path, "angle_out_of_range")
+    args = command(world, "teacher", tmp_path / "out", "--steps", "2")
+    args[args.index("--data") + 1] = data
+    res = run_partlab(*args)
+    assert res.returncode == 2 and "ObjectNet3D.txt: line 4: elevation 120.0" in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+
+def test_bad_checkpoints_and_categories_are_one_clear_error(world, teacher, tmp_path, capsys):
     bad = tmp_path / "last.pt"; bad.write_bytes(b"PK\x03\x04" + b"\0" * 40)
-    res = run_partlab("kd", "evaluate", "--model", bad, "--data", world / "world" / "objectnet3d", "--device", "cpu")
-    assert res.returncode == 2 and "last.pt: not a readable checkpoint" in res.stderr and "Traceback" not in res.stderr
-    res = run_partlab(*command(world, "student", tmp_path / "alone", "--steps", "2"))
-    assert res.returncode == 0, res.stderr[-2000:]
-    res = run_partlab(*command(world, "student", tmp_path / "s", "--steps", "2", "--teacher", tmp_path / "alone" / "best.pt"))
-    assert res.returncode == 2 and "a kd student, not a kd teacher" in res.stderr, res.stderr[-2000:]
-    res = run_partlab("kd", "evaluate", "--model", teacher / "best.pt", "--data", world / "world" / "objectnet3d", "--category", "toaster",
-                      "--device", "cpu")
-    assert res.returncode == 2 and "ObjectNet3D.txt: has no category 'toaster'" in res.stderr, res.stderr[-2000:]
-    res = run_partlab(*command(world, "teacher", tmp_path / "t", "--steps", "2", "--config", tmp_path / "none.json"))
-    assert res.returncode == 2 and "none.json" in res.stderr
+    status, err = partlab_here(capsys, "kd", "evaluate", "--model", bad, "--data", world / "world" / "objectnet3d", "--device", "cpu")
+    assert status == 2 and "last.pt: not a readable checkpoint" in err, err
+    assert partlab_here(capsys, *command(world, "student", tmp_path / "alone", "--steps", "2"))[0] == 0
+    status, err = partlab_here(capsys, *command(world, "student", tmp_path / "s", "--steps", "2", "--teacher", tmp_path / "alone" / "best.pt"))
+    assert status == 2 and "a kd student, not a kd teacher" in err and not (tmp_path / "s" / "last.pt").exists(), err
+    status, err = partlab_here(capsys, "kd", "evaluate", "--model", teacher / "best.pt", "--data", world / "world" / "objectnet3d",
+                               "--category", "toaster", "--device", "cpu")
+    assert status == 2 and "ObjectNet3D.txt: has no category 'toaster'" in err, err
+    status, err = partlab_here(capsys, *command(world, "teacher", tmp_path / "t", "--steps", "2", "--config", tmp_path / "none.json"))
+    assert status == 2 and "none.json" in err, err

@@ -1,10 +1,10 @@
 """The mesh estimation command as a user runs it: two gloo processes under torchrun (each sample once per epoch,
 identical weights), a run killed with kill -9 and resumed (the same later losses), and bad input (one clear error)."""
-import json, math, os, signal, subprocess, sys, time
+import json, math, os, subprocess, sys
 from pathlib import Path
 import pytest
 import torch
-from conftest import ROOT, PARTLAB, run_partlab
+from conftest import ROOT, run_partlab, kill_when_logged
 
 TINY = {"image_size": 32, "texture_size": 32, "width": 8, "fc": 64, "batch": 2, "checkpoint_every": 5, "log_every": 5}
 
@@ -52,21 +52,11 @@ def test_two_gloo_processes_see_every_sample_once_and_agree(inputs, tmp_path):
     assert (out / "last.pt").is_file() and (out / "evaluation.json").is_file()
 
 def test_kill_9_then_resume_gives_the_same_losses(inputs, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "IN_TEST"}
     whole = tmp_path / "whole"
     res = run_partlab(*command(inputs, whole, "--steps", "30"))
     assert res.returncode == 0, res.stderr[-3000:]
     cut = tmp_path / "cut"
-    proc = subprocess.Popen([*PARTLAB, *map(str, command(inputs, cut, "--steps", "30"))], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        log = cut / "train_log.jsonl"
-        if (cut / "last.pt").is_file() and log.is_file() and len(log.read_text().splitlines()) >= 12: break
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before it could be killed"
-    proc.send_signal(signal.SIGKILL); proc.wait()
-    killed_at = len((cut / "train_log.jsonl").read_text().splitlines())
+    killed_at = kill_when_logged(command(inputs, cut, "--steps", "30"), cut, 12)
     assert killed_at < 30
     res = run_partlab(*command(inputs, cut, "--steps", "30"))
     assert res.returncode == 0, res.stderr[-3000:]

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json, os, sys
 from dataclasses import dataclass, asdict
 from pathlib import Path
-import numpy as np
 import torch
-from ..io import (DataError, UsageError, Metric, TensorBoardLog, atomic_write_json, check_writable, command_group,
+from ..io import (DataError, UsageError, TensorBoardLog, atomic_write_json, check_writable, command_group,
                         cpu_threads, add_threads_argument, add_tensorboard_argument, resolve_device)
 from ..datasets.core import read_image
 from ..datasets.posefromshape import (read_pose_annotations, filter_annotations, point_cloud_path, read_point_cloud,
@@ -22,7 +21,7 @@ from .model import (KDConfig, ViewpointNet, encode_angles, decode_labels, decode
 # %% auto #0
 __all__ = ['DATASET_FILES', 'OBJECTNET3D_NOVEL', 'IMAGENET_MEAN', 'IMAGENET_STD', 'TRAIN', 'VAL', 'TEST', 'UNUSED', 'KINDS',
            'KD_HELP', 'PoseSet', 'novel_categories', 'load_pose_set', 'training_rows', 'predict_angles', 'evaluate',
-           'fit', 'load_model', 'run_training', 'add_parser']
+           'teacher_step', 'student_step', 'fit', 'load_model', 'run_training', 'add_parser']
 
 # %% ../../nbs/31_kd.ipynb #2fc35939
 DATASET_FILES = {"objectnet3d": "ObjectNet3D.txt", "pascal3d": "Pascal3D.txt", "pix3d": "Pix3D.txt"}
@@ -148,13 +147,15 @@ def evaluate(net: ViewpointNet, data: PoseSet, idx: torch.Tensor, device: str = 
             "rows": [data.rows[i].line for i in idx.tolist()]}
 
 # %% ../../nbs/31_kd.ipynb #b6d2286b
-def _teacher_step(model, data: PoseSet, idx, cfg: KDConfig, g, device):
+def teacher_step(model, data: PoseSet, idx, cfg: KDConfig, g, device) -> dict:
+    "The teacher's losses on rows `idx` (pose loss + `teacher_nce` x InfoNCE_KD), drawing the points with `g`."
     out = model(data.inputs(idx).to(device), data.points(idx, cfg.points, g).to(device))
     lp = pose_loss(out, encode_angles(data.angles[idx]).to(device))
     nce = info_nce_kd(out.embedding, out.fused, cfg.teacher_tau, generator=g)
     return {"loss": lp + cfg.teacher_nce * nce, "pose": lp, "nce": nce}
 
-def _student_step(model, teacher, data: PoseSet, idx, cfg: KDConfig, g, device, contrastive: bool):
+def student_step(model, teacher, data: PoseSet, idx, cfg: KDConfig, g, device, contrastive: bool) -> dict:
+    "The student's losses on the three views of rows `idx`: alone (`teacher=None`), KL-distilled, or KL + PoseNCE (`contrastive`)."
     views, vang = three_views(data.inputs(idx), data.angles[idx], g, cfg.rotate)
     views = views.to(device)
     out = model(views)
@@ -195,8 +196,8 @@ def fit(data: PoseSet, cfg: KDConfig, out, role: str, train_idx: torch.Tensor | 
     best = {"acc30": -1.0, "step": 0}
     if resume and (out / "best.pt").is_file(): best = {k: load_checkpoint(out / "best.pt", kind)[k] for k in ("acc30", "step")}
     model = net
-    step_fn = ((lambda local, step, g: _teacher_step(model, data, train_idx[local], cfg, g, device)) if shape else
-               (lambda local, step, g: _student_step(model, teacher, data, train_idx[local], cfg, g, device, contrastive)))
+    step_fn = ((lambda local, step, g: teacher_step(model, data, train_idx[local], cfg, g, device)) if shape else
+               (lambda local, step, g: student_step(model, teacher, data, train_idx[local], cfg, g, device, contrastive)))
     if dist.distributed: model = torch.nn.parallel.DistributedDataParallel(net)
 
     def on_checkpoint(step):

@@ -4,10 +4,9 @@
 
 # %% ../../nbs/03e_world_categories.ipynb #283c2650
 from __future__ import annotations
-import math
 from dataclasses import dataclass
 import torch
-from .car import cube_grid, _cylinder, make_car, signed_volume
+from .car import cube_grid, _cylinder, make_car
 
 # %% auto #0
 __all__ = ['PALETTE', 'DARK', 'METAL', 'GLASS', 'CATEGORY_MAKERS', 'NOVEL_CATEGORIES', 'BASE_CATEGORIES', 'box', 'rod',
