@@ -17,7 +17,8 @@ from ..geometry import geodesic_distance
 __all__ = ['BACKBONES', 'WEIGHTINGS', 'BINS', 'BIN_SIZE', 'KDConfig', 'encode_angles', 'decode_labels', 'bin_targets',
            'decode_heads', 'angles_to_rotation', 'rotation_error', 'per_category_scores', 'PoseOutput', 'pose_loss',
            'SmallResNet', 'image_encoder', 'load_backbone_weights', 'PointNet', 'mlp', 'ViewpointNet', 'rotate_crops',
-           'three_views', 'info_nce_kd', 'pose_weights', 'pose_nce_kd', 'kl_distill']
+           'three_views', 'mirror_points', 'three_view_points', 'info_nce_kd', 'pose_weights', 'pose_nce_kd',
+           'kl_distill']
 
 # %% ../../nbs/30_kd_model.ipynb #77e68bb6
 BACKBONES = ("small", "resnet18", "resnet50", "vgg11")
@@ -35,14 +36,16 @@ class KDConfig(Profile):
     point_feature: int = 256       # PointNet feature (original 1024)
     embed: int = 200               # fused feature / embedding size
     points: int = 256              # points drawn per cloud (original 2500)
-    teacher_steps: int = 600
-    student_steps: int = 600
-    teacher_batch: int = 32
+    teacher_steps: int = 2400
+    student_steps: int = 2400
+    teacher_batch: int = 16        # images per step; each brings 3 views when `teacher_views`
     student_batch: int = 16        # images per step; each brings 3 views
     lr: float = 1e-3
     weight_decay: float = 5e-4
     lr_drop: float = 2 / 3         # share of the steps after which the rate is x0.1 (teacher 200/300, student 44/60)
     teacher_nce: float = 0.5       # weight of InfoNCE_KD(projected image embedding, fused feature) in the teacher's loss
+    teacher_views: bool = True     # departure: the teacher trains on the three views too (False: the image alone)
+    mirror_clouds: bool = True     # departure: a mirrored view's cloud is mirrored in x (False: the same cloud, as released)
     teacher_tau: float = 0.1
     pose_weight: float = 0.25      # student: pose loss weight under distillation (the released code)
     kl_weight: float = 0.75        # student: weight of the heads' KL and of the embedding's KL
@@ -50,8 +53,8 @@ class KDConfig(Profile):
     tau: float = 0.5               # PoseNCE temperature
     weighting: str = "linear"      # linear | square | sqrt | sin | sin2 (PoseContrast's weightings)
     rotate: float = 15.0           # the third view's in-plane rotation, +- degrees
-    checkpoint_every: int = 50
-    log_every: int = 10
+    checkpoint_every: int = 200
+    log_every: int = 20
     seed: int = 46
 
     def __post_init__(self):
@@ -259,6 +262,15 @@ def three_views(images: torch.Tensor, angles: torch.Tensor, generator: torch.Gen
     r = (torch.rand(len(images), generator=generator) * 2 - 1) * rotate
     rotated = torch.stack([a, e, ((t + r.to(t) + 180) % 360) - 180], -1)
     return torch.cat([images, images.flip(-1), rotate_crops(images, r)]), torch.cat([angles, flipped, rotated])
+
+def mirror_points(points: torch.Tensor) -> torch.Tensor:
+    "Clouds `(B, N, 3)` mirrored in x about the middle of their x range (the object's left-right plane: x is right)."
+    x = points[..., 0]
+    return torch.cat([(x.amin(-1, keepdim=True) + x.amax(-1, keepdim=True) - x)[..., None], points[..., 1:]], -1)
+
+def three_view_points(points: torch.Tensor, mirror: bool = True) -> torch.Tensor:
+    "The clouds `(B, N, 3)` of `three_views`' batch `(3B, N, 3)`: the mirrored view's mirrored when `mirror` (else as they are)."
+    return torch.cat([points, mirror_points(points) if mirror else points, points])
 
 # %% ../../nbs/30_kd_model.ipynb #9a78e970
 def info_nce_kd(anchor: torch.Tensor, positive: torch.Tensor, tau: float = 0.1, dropout: float = 0.3,

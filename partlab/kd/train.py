@@ -16,7 +16,7 @@ from ..datasets.posefromshape import (read_pose_annotations, filter_annotations,
 from ..train import (Dist, LoopConfig, init_distributed, close_distributed, train, save_checkpoint, load_checkpoint,
                            restore)
 from .model import (KDConfig, ViewpointNet, encode_angles, decode_labels, decode_heads, pose_loss, rotation_error,
-                              per_category_scores, three_views, info_nce_kd, pose_nce_kd, kl_distill, load_backbone_weights)
+                              per_category_scores, three_views, three_view_points, info_nce_kd, pose_nce_kd, kl_distill, load_backbone_weights)
 
 # %% auto #0
 __all__ = ['DATASET_FILES', 'OBJECTNET3D_NOVEL', 'IMAGENET_MEAN', 'IMAGENET_STD', 'TRAIN', 'VAL', 'TEST', 'UNUSED', 'KINDS',
@@ -148,9 +148,11 @@ def evaluate(net: ViewpointNet, data: PoseSet, idx: torch.Tensor, device: str = 
 
 # %% ../../nbs/31_kd.ipynb #b6d2286b
 def teacher_step(model, data: PoseSet, idx, cfg: KDConfig, g, device) -> dict:
-    "The teacher's losses on rows `idx` (pose loss + `teacher_nce` x InfoNCE_KD), drawing the points with `g`."
-    out = model(data.inputs(idx).to(device), data.points(idx, cfg.points, g).to(device))
-    lp = pose_loss(out, encode_angles(data.angles[idx]).to(device))
+    "The teacher's losses on rows `idx` (pose loss + `teacher_nce` x InfoNCE_KD; three views when `teacher_views`)."
+    x, ang, pts = data.inputs(idx), data.angles[idx], data.points(idx, cfg.points, g)
+    if cfg.teacher_views: (x, ang), pts = three_views(x, ang, g, cfg.rotate), three_view_points(pts, cfg.mirror_clouds)
+    out = model(x.to(device), pts.to(device))
+    lp = pose_loss(out, encode_angles(ang).to(device))
     nce = info_nce_kd(out.embedding, out.fused, cfg.teacher_tau, generator=g)
     return {"loss": lp + cfg.teacher_nce * nce, "pose": lp, "nce": nce}
 
@@ -161,7 +163,7 @@ def student_step(model, teacher, data: PoseSet, idx, cfg: KDConfig, g, device, c
     out = model(views)
     lp = pose_loss(out, encode_angles(vang).to(device))
     if teacher is None: return {"loss": lp, "pose": lp}
-    with torch.no_grad(): t = teacher(views, data.points(idx, cfg.points, g).repeat(3, 1, 1).to(device))
+    with torch.no_grad(): t = teacher(views, three_view_points(data.points(idx, cfg.points, g), cfg.mirror_clouds).to(device))
     heads, emb = kl_distill(out, t)
     loss = cfg.pose_weight * lp + cfg.kl_weight * (heads + emb)
     row = {"pose": lp, "kl_heads": heads, "kl_embedding": emb}
