@@ -74,6 +74,7 @@ KDConfig.PROFILES = {
                      point_feature=1024, points=2500, teacher_steps=150_000, student_steps=60_000, teacher_batch=160,
                      student_batch=46, lr=1e-4, checkpoint_every=2000, log_every=100),
 }
+KDConfig.PROFILES["paper"] = KDConfig.from_overrides(KDConfig.PROFILES["full"], {"teacher_views": False, "mirror_clouds": False})
 
 # %% ../../nbs/30_kd_model.ipynb #cee82129
 BINS = (24, 12, 24)        # azimuth, elevation, in-plane
