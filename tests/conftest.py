@@ -11,6 +11,13 @@ def run_partlab(*args, cwd=None, timeout=900):
     env = {k: v for k, v in os.environ.items() if k != "IN_TEST"}
     return subprocess.run([*PARTLAB, *map(str, args)], cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout, env=env)
 
+def run_torchrun(*args, processes: int = 2, timeout: int = 600):
+    "`torchrun --standalone --nproc_per_node N partlab ARGS` (one CPU thread a process); returns the CompletedProcess."
+    bin_ = Path(sys.executable).parent
+    return subprocess.run([str(bin_ / "torchrun"), "--standalone", "--nproc_per_node", str(processes), str(bin_ / "partlab"),
+                           *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+
 def kill_when_logged(args, out: Path, lines: int, timeout: float = 300) -> int:
     """Start `partlab ARGS`, kill it with SIGKILL once `out/last.pt` exists and `out/train_log.jsonl` has `lines` lines
     (a run cut mid-training); -> the lines logged when it died. Fails if the run ended before it could be killed."""

@@ -1,11 +1,11 @@
 """The pose-distillation commands as a user runs them (partlab kd teacher|student|evaluate): two gloo processes under
 torchrun (each sample once per epoch, identical weights), a run killed with kill -9 and resumed (the same later
 losses), TensorBoard scalars, and bad input (one clear error naming the file, nothing written)."""
-import json, os, subprocess, sys
+import json
 from pathlib import Path
 import pytest
 import torch
-from conftest import ROOT, run_partlab, kill_when_logged
+from conftest import run_partlab, run_torchrun, kill_when_logged
 
 TINY = {"crop": 32, "width": 8, "teacher_feature": 32, "student_feature": 32, "point_feature": 32, "embed": 16, "points": 64,
         "teacher_batch": 4, "student_batch": 4, "checkpoint_every": 5, "log_every": 5}
@@ -64,7 +64,6 @@ def test_few_shot_base_then_shots(world, teacher):
     base = world / "base"
     res = run_partlab(*command(world, "student", base, "--steps", "4", "--novel"))
     assert res.returncode == 0, res.stderr[-3000:]
-    s = json.loads(res.stdout.strip().splitlines()[-1])
     cats = json.loads(torch.load(base / "last.pt", weights_only=True)["categories"])
     assert not set(cats) & {"bed", "bookshelf", "stove", "wheelchair"} and len(cats) == 10
     res = run_partlab(*command(world, "student", world / "shots", "--steps", "2", "--shot", "2", "--init", base / "best.pt"))
@@ -74,10 +73,7 @@ def test_few_shot_base_then_shots(world, teacher):
 
 def test_two_gloo_processes_see_every_sample_once_and_agree(world, tmp_path):
     out = tmp_path / "ddp"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    res = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node", "2",
-                          str(Path(sys.executable).parent / "partlab"), *map(str, command(world, "teacher", out, "--steps", "8", "--record-samples"))],
-                         capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    res = run_torchrun(*command(world, "teacher", out, "--steps", "8", "--record-samples"))
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["world_size"] == 2 and summary["steps"] == 8

@@ -1,10 +1,10 @@
 """The mesh estimation command as a user runs it: two gloo processes under torchrun (each sample once per epoch,
 identical weights), a run killed with kill -9 and resumed (the same later losses), and bad input (one clear error)."""
-import json, math, os, subprocess, sys
+import json, math, os
 from pathlib import Path
 import pytest
 import torch
-from conftest import ROOT, run_partlab, kill_when_logged
+from conftest import run_partlab, run_torchrun, kill_when_logged
 
 TINY = {"image_size": 32, "texture_size": 32, "width": 8, "fc": 64, "batch": 2, "checkpoint_every": 5, "log_every": 5}
 
@@ -34,10 +34,7 @@ def log_losses(out: Path) -> list[tuple[int, float]]:
 
 def test_two_gloo_processes_see_every_sample_once_and_agree(inputs, tmp_path):
     out = tmp_path / "ddp"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    res = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node", "2",
-                          str(Path(sys.executable).parent / "partlab"), *map(str, command(inputs, out, "--steps", "8", "--record-samples"))],
-                         capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    res = run_torchrun(*command(inputs, out, "--steps", "8", "--record-samples"))
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["world_size"] == 2 and summary["steps"] == 8
@@ -228,9 +225,7 @@ def test_gan_two_gloo_processes_see_every_sample_once_and_agree(inputs, pseudogt
     out = tmp_path / "ddp"
     cmd = gan_command(inputs, pg, "train", "--out", out, "--config", tmp_path / "tiny_gan.json", "--steps", "6",
                       "--no-progress", "--record-samples", "--device", "cpu")
-    res = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node", "2",
-                          str(Path(sys.executable).parent / "partlab"), *map(str, cmd)],
-                         capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    res = run_torchrun(*cmd)
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["world_size"] == 2 and summary["steps"] == 6
