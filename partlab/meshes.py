@@ -18,8 +18,8 @@ from .io import DataError, atomic_path
 # %% auto #0
 __all__ = ['MESH_SUFFIXES', 'TEMPLATES', 'load_mesh', 'save_mesh', 'spherical_uv', 'uv_sphere', 'sample_uv_map', 'uv_directions',
            'radial_hits', 'icosphere', 'icosa_sphere', 'vertex_normals', 'face_normals', 'vertex_frames',
-           'apply_displacement', 'mirror_index', 'symmetrize', 'mesh_edges', 'face_adjacency', 'is_watertight',
-           'register_template']
+           'apply_displacement', 'corner_normals', 'mirror_index', 'symmetrize', 'mesh_edges', 'face_adjacency',
+           'is_watertight', 'register_template']
 
 # %% ../nbs/01_meshes.ipynb #8284d22e
 MESH_SUFFIXES = (".obj", ".ply")
@@ -201,6 +201,17 @@ def vertex_frames(verts: torch.Tensor, faces: torch.Tensor, up=(0.0, 1.0, 0.0)) 
 def apply_displacement(verts: torch.Tensor, frames: torch.Tensor, disp: torch.Tensor) -> torch.Tensor:
     "Move vertices by displacements given in their frames. `verts (B, V, 3)`, `frames (B, V, 3, 3)`, `disp (B, V, 3)` -> `(B, V, 3)`."
     return verts + torch.einsum("bvk,bvkc->bvc", disp, frames)
+
+# %% ../nbs/01_meshes.ipynb #a58b793c
+def corner_normals(verts: torch.Tensor, faces: torch.Tensor, crease_deg: float = 40.0) -> torch.Tensor:
+    "Auto-smoothed normals at each face corner. `verts (N, 3)`, `faces (F, 3)` -> `(F, 3, 3)` unit."
+    tri = verts[faces]
+    fn = torch.linalg.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])          # area-weighted
+    vn = torch.zeros_like(verts).index_add_(0, faces.reshape(-1), fn.repeat_interleave(3, 0))
+    vn = F.normalize(vn, dim=-1)[faces]                                             # (F, 3, 3)
+    fu = F.normalize(fn, dim=-1)[:, None].expand_as(vn)
+    crease = (vn * fu).sum(-1, keepdim=True) < math.cos(math.radians(crease_deg))
+    return torch.where(crease, fu, vn)
 
 # %% ../nbs/01_meshes.ipynb #acb9e5eb
 _MIRROR_X = (-1.0, 1.0, 1.0)

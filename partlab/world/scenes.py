@@ -9,14 +9,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 from .car import CarModel, articulate_batch
-from ..meshes import face_normals, spherical_uv
+from ..meshes import face_normals, spherical_uv, corner_normals
 from ..render.textures import sample_texture
 from ..geometry import intrinsic_matrix, project_points, viewpoint_to_pose
 from ..render.raster import rasterize_triangles, pixel_barycentrics
 
 # %% auto #0
-__all__ = ['PHOTOS', 'TEXTURES', 'shade_faces', 'composite', 'corner_normals', 'shade_pixels', 'load_photo', 'cover_crop',
-           'random_backgrounds', 'Rendered', 'render_packed', 'render_objects', 'texture_pixels']
+__all__ = ['PHOTOS', 'TEXTURES', 'shade_faces', 'composite', 'shade_pixels', 'load_photo', 'cover_crop', 'random_backgrounds',
+           'Rendered', 'render_packed', 'render_objects', 'texture_pixels']
 
 # %% ../../nbs/03c_world_scenes.ipynb #69a1b82d
 def shade_faces(tri_cam: torch.Tensor, face_colors: torch.Tensor, light=(-0.35, -0.8, -0.5),
@@ -35,16 +35,6 @@ def composite(pix_to_face: torch.Tensor, face_rgb: torch.Tensor, background: tor
     return torch.where(drawn[..., None], face_rgb[pix_to_face.clamp(min=0)], background)
 
 # %% ../../nbs/03c_world_scenes.ipynb #a5d09f90
-def corner_normals(verts: torch.Tensor, faces: torch.Tensor, crease_deg: float = 40.0) -> torch.Tensor:
-    "Auto-smoothed normals at each face corner. `verts (N, 3)`, `faces (F, 3)` -> `(F, 3, 3)` unit."
-    tri = verts[faces]
-    fn = torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1)          # area-weighted
-    vn = torch.zeros_like(verts).index_add_(0, faces.reshape(-1), fn.repeat_interleave(3, 0))
-    vn = torch.nn.functional.normalize(vn, dim=-1)[faces]                              # (F, 3, 3)
-    fu = torch.nn.functional.normalize(fn, dim=-1)[:, None].expand_as(vn)
-    crease = (vn * fu).sum(-1, keepdim=True) < math.cos(math.radians(crease_deg))
-    return torch.where(crease, fu, vn)
-
 def shade_pixels(pix_to_face: torch.Tensor, bary: torch.Tensor, tri_cam: torch.Tensor, normals: torch.Tensor,
                  face_colors: torch.Tensor, background: torch.Tensor, light=(-0.35, -0.8, -0.5), ambient: float = 0.35):
     """Smooth Lambert shading composited over `background (B, H, W, 3)`. `pix_to_face (B, H, W)`, `bary (B, H, W, 3)`,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from ..io import atomic_write_bytes, atomic_write_text, atomic_write_json, cpu_threads, add_threads_argument, UsageError
-from .car import CAR_PARTS, CAR_PART_ID, MOVABLE_PARTS, CarModel, make_car, articulate_batch, with_texture
+from .car import CAR_PARTS, CAR_PART_ID, MOVABLE_PARTS, CarModel, make_car, articulate_batch, with_texture, stripe_mask, stripe_color
 from ..meshes import face_normals, register_template, save_mesh
 from .categories import CATEGORY_MAKERS, BASE_CATEGORIES, NOVEL_CATEGORIES, category_models
 from .templates import AIRPLANE_PARTS, PYBULLET_OBJECTS, load_airplane, load_pybullet_object
@@ -20,11 +20,12 @@ from .scenes import (render_objects, render_packed, shade_faces, composite, rand
 
 # %% auto #0
 __all__ = ['PROFILES', 'KITTI_FOCAL', 'KITTI_CX', 'KITTI_CY', 'KITTI_WIDTH', 'CAR_SEMANTIC_ID', 'CAR_KITTI_ID', 'BOX_VERTICES',
-           'BOX_FACES', 'P3D_COLUMNS', 'PIX3D_CLASSES', 'WORLD_PARTS', 'png_bytes', 'write_png', 'to_uint8',
-           'write_json', 'tensor_bytes', 'sample_surface', 'outer_surface', 'ply_bytes', 'random_views', 'mask_bbox',
-           'object_models', 'render_object_set', 'render_object_chunks', 'car_to_world', 'box_to_world', 'camera_poses',
-           'street_background', 'bboxes_xml', 'parked_cars', 'write_kitti360', 'box_corners_world', 'write_object_sets',
-           'write_pose_sets', 'rle', 'write_cus_coco', 'write_genren', 'world_config', 'write_world', 'add_parser']
+           'BOX_FACES', 'P3D_COLUMNS', 'PIX3D_CLASSES', 'BACK_SHADE', 'WORLD_PARTS', 'png_bytes', 'write_png',
+           'to_uint8', 'write_json', 'tensor_bytes', 'sample_surface', 'outer_surface', 'ply_bytes', 'random_views',
+           'mask_bbox', 'object_models', 'render_object_set', 'render_object_chunks', 'car_to_world', 'box_to_world',
+           'camera_poses', 'street_background', 'bboxes_xml', 'parked_cars', 'write_kitti360', 'box_corners_world',
+           'write_object_sets', 'write_pose_sets', 'rle', 'write_cus_coco', 'car_part_model', 'photo_appearance',
+           'write_edit_pairs', 'write_genren', 'world_config', 'write_world', 'add_parser']
 
 # %% ../../nbs/03d_world_datasets.ipynb #e0248a42
 def png_bytes(img: np.ndarray) -> bytes:
@@ -79,10 +80,12 @@ def ply_bytes(points: torch.Tensor) -> bytes:
 PROFILES = {
     "quick": dict(kitti_size=(188, 704), kitti_frames=20, kitti_cars=8, kitti_sequences=1, object_size=(120, 160),
                   n_car_models=3, texture_size=128, n_objects=24, coco_images=16, genren_images=16, genren_shapes=6, genren_points=2048,
-                  pose_images=60, pose_models=3, pix3d_images=12),
+                  pose_images=60, pose_models=3, pix3d_images=12,
+                  edit_images=8, edit_library=6, edit_size=(192, 256)),
     "full": dict(kitti_size=(376, 1408), kitti_frames=120, kitti_cars=30, kitti_sequences=2, object_size=(480, 640),
                  n_car_models=12, texture_size=256, n_objects=600, coco_images=500, genren_images=1000, genren_shapes=100, genren_points=4096,
-                 pose_images=600, pose_models=10, pix3d_images=200),
+                 pose_images=600, pose_models=10, pix3d_images=200,
+                 edit_images=100, edit_library=20, edit_size=(480, 640)),
 }
 KITTI_FOCAL, KITTI_CX, KITTI_CY, KITTI_WIDTH = 552.554261, 682.049453, 238.769549, 1408
 CAR_SEMANTIC_ID, CAR_KITTI_ID = 26, 13          # kitti360scripts labels: car id 26, kittiId 13
@@ -471,6 +474,87 @@ def write_cus_coco(out, seed: int, models: list, n_images: int, image_hw, progre
     write_json(out / "annotations.json", coco)
     return {"images": len(images), "annotations": len(anns), "uncommon": n_uncommon}
 
+# %% ../../nbs/03d_world_datasets.ipynb #de8db220
+from ..datasets.part_models import PartModel, Hinge, write_part_model
+from ..datasets.coco_cus import write_cus, CUS_CATEGORIES
+BACK_SHADE = 0.45   # `shade_pixels`' brightness of a face seen from behind, relative to its front
+
+def car_part_model(car: CarModel, name: str = "") -> PartModel:
+    "The world car `car` as a part model: groups = its CAR_PARTS, hinges of the six MOVABLE_PARTS (degrees)."
+    used = torch.unique(car.face_labels)
+    remap = torch.full((len(CAR_PARTS),), -1, dtype=torch.long); remap[used] = torch.arange(len(used))
+    hinges = {p: Hinge(tuple(car.hinge_points[k].tolist()), tuple(car.hinge_axes[k].tolist()),
+                       tuple(math.degrees(x) for x in car.opening_range[k].tolist())) for k, p in enumerate(MOVABLE_PARTS)}
+    return PartModel(car.verts, car.faces, remap[car.face_labels], car.face_colors, tuple(CAR_PARTS[i] for i in used.tolist()),
+                     hinges, BACK_SHADE, name)
+
+def photo_appearance(car: CarModel, g: torch.Generator) -> CarModel:
+    "The car as an image shows it: paint tinted by up to +-10 % per channel, a flank stripe that its model file lacks."
+    paint = (car.face_colors - car.paint).abs().sum(-1) < 1e-6
+    centres = car.verts[car.faces].mean(1)
+    tint = 0.9 + 0.2 * torch.rand(3, generator=g)
+    colors = torch.where(paint[:, None], (car.face_colors * tint).clamp(0, 1), car.face_colors)
+    colors = torch.where((paint & stripe_mask(centres, car.dims))[:, None], stripe_color(car.paint), colors)
+    return CarModel(car.verts, car.faces, car.face_labels, colors, car.vert_labels, car.hinge_points, car.hinge_axes,
+                    car.opening_range, car.dims, car.paint, car.seed)
+
+# %% ../../nbs/03d_world_datasets.ipynb #5aaf811f
+def _edit_annotation(ann_id: int, image_id: int, visible: torch.Tensor, part_mask: torch.Tensor, states: list, K, R, t, model: str) -> dict:
+    x1, y1, x2, y2 = mask_bbox(visible)
+    return {"id": ann_id, "image_id": image_id, "category_id": 2 if any(states) else 1, "bbox": [x1, y1, x2 - x1 + 1, y2 - y1 + 1],
+            "area": int(visible.sum()), "iscrowd": 0, "segmentation": rle(visible.numpy()), "segmentation_part": rle(part_mask.numpy()),
+            "states": states, "camera": {"K": K.tolist(), "R": R.tolist(), "t": t.tolist()}, "model": model}
+
+def write_edit_pairs(out, seed: int, n_images: int, n_library: int, image_hw, progress=None, chunk: int = 8) -> dict:
+    "The editing chapter's data under `out` (see above): closed cars, oracle models, a model library, opened truths."
+    out = Path(out)
+    g = torch.Generator().manual_seed(seed * 977 + 41)
+    cars = [make_car(seed * 1009 + 300 + k) for k in range(n_images)]
+    for k, car in enumerate(cars): write_part_model(out / "models" / f"car_{k:03d}.obj", car_part_model(car, f"car_{k:03d}"))
+    for k in range(n_library):
+        write_part_model(out / "library" / f"car_{k:03d}.obj", car_part_model(make_car(seed * 1009 + 700 + k), f"car_{k:03d}"))
+    shown = [photo_appearance(c, g) for c in cars]
+    K, R, t, view = random_views(n_images, g, torch.stack([c.dims.max() for c in cars]), image_hw, elevation=(8.0, 30.0), fill=(0.55, 0.8))
+    azimuth = ((torch.arange(n_images) + torch.rand(n_images, generator=g)) * 360 / n_images)[torch.randperm(n_images, generator=g)]
+    R, t = viewpoint_to_pose(azimuth, view["elevation"], view["inplane"], view["distance"])   # azimuths stratified: every side seen
+    fractions = 0.6 + 0.4 * torch.rand(n_images, 6, generator=g)
+    backgrounds = random_backgrounds(n_images, *image_hw, g)
+    common, truth, t_anns, t_imgs = [], [], [], []
+    movable = torch.tensor([CAR_PART_ID[p] for p in MOVABLE_PARTS])
+    for o in range(0, n_images, chunk):
+        idx = list(range(o, min(n_images, o + chunk)))
+        closed = render_objects([shown[i] for i in idx], R[idx], t[idx], K[idx], backgrounds[idx])
+        rgb = to_uint8(closed.rgb)
+        for j, i in enumerate(idx):
+            write_png(out / "common" / "images" / f"{i + 1:06d}.png", rgb[j])
+            common.append(_edit_annotation(i + 1, i + 1, closed.instance[j] > 0, torch.zeros_like(closed.part[j], dtype=torch.bool),
+                                           [0] * 6, K[i], R[i], t[i], f"../models/car_{i:03d}"))
+        # the truths: every image x every movable part, that part alone opened
+        rep = torch.tensor(idx).repeat_interleave(6)
+        k_part = torch.arange(6).repeat(len(idx))
+        frac = torch.zeros(len(rep), 6); frac[torch.arange(len(rep)), k_part] = fractions[rep, k_part]
+        verts = [articulate_batch(cars[int(i)], frac[n:n + 1])[0] for n, i in enumerate(rep)]
+        opened = render_objects([shown[int(i)] for i in rep], R[rep], t[rep], K[rep], backgrounds[rep], verts=verts)
+        rgb = to_uint8(opened.rgb)
+        for n, i in enumerate(rep.tolist()):
+            p = int(k_part[n]); name = MOVABLE_PARTS[p]
+            lo, hi = cars[i].opening_range[p].tolist()
+            tid = len(t_imgs) + 1
+            fname = f"{i + 1:06d}_{name}.png"
+            write_png(out / "truth" / "images" / fname, rgb[n])
+            t_imgs.append({"id": tid, "file_name": fname, "height": image_hw[0], "width": image_hw[1]})
+            visible = opened.instance[n] > 0
+            states = [int(k == p) for k in range(6)]
+            a = _edit_annotation(tid, tid, visible, opened.part[n] == movable[p], states, K[i], R[i], t[i], f"../models/car_{i:03d}")
+            a["edit"] = {"image_id": i + 1, "annotation_id": i + 1, "part": name, "angle_deg": round(math.degrees(lo + float(frac[n, p]) * (hi - lo)), 4)}
+            t_anns.append(a)
+        if progress is not None: progress.update(len(idx))
+    images = [{"id": i + 1, "file_name": f"{i + 1:06d}.png", "height": image_hw[0], "width": image_hw[1]} for i in range(n_images)]
+    write_cus(out / "common" / "annotations.json", images, common, CUS_CATEGORIES)
+    write_cus(out / "truth" / "annotations.json", t_imgs, t_anns, CUS_CATEGORIES)
+    return {"images": n_images, "truths": len(t_anns), "library": n_library, "movable_parts": list(MOVABLE_PARTS),
+            "common": "editing/common/annotations.json", "truth": "editing/truth/annotations.json", "models": "editing/models", "library_dir": "editing/library"}
+
 # %% ../../nbs/03d_world_datasets.ipynb #e915c9fb
 def write_genren(out, seed: int, category: str, n_images: int, n_shapes: int, n_points: int, progress=None) -> dict:
     "GenRen images/ and shapes/ folders for `category` ('car' or 'airplane') under `out`."
@@ -498,8 +582,8 @@ def _hash_tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file() and p.name != "world.json"}
 
-WORLD_PARTS = ("kitti360", "objects", "cus_coco", "genren", "pose_sets")   # objects: pascal3d/ and records/ (one set of renders);
-# pose_sets: objectnet3d/ and pix3d/ (the fourteen categories)
+WORLD_PARTS = ("kitti360", "objects", "cus_coco", "genren", "pose_sets", "editing")   # objects: pascal3d/ and records/ (one set of renders);
+# pose_sets: objectnet3d/ and pix3d/ (the fourteen categories); editing: closed cars, their part models, opened truths
 
 def world_config(profile: str, overrides: dict | None = None) -> dict:
     "The sizes of `profile` with `overrides` (names of PROFILES' keys, values of the same kind) checked once."
@@ -539,7 +623,7 @@ def _write_world(out, seed: int, profile: str, progress: bool, cfg: dict, parts:
     models = object_models(seed, cfg["n_car_models"], texture_size=cfg["texture_size"]) if need_models else {}
     sizes = {"kitti360": cfg["kitti_frames"] * cfg["kitti_sequences"], "objects": len(models) * cfg["n_objects"],
              "cus_coco": cfg["coco_images"], "genren": 2 * cfg["genren_images"],
-             "pose_sets": len(CATEGORY_MAKERS) * cfg["pose_images"] + 5 * cfg["pix3d_images"]}
+             "pose_sets": len(CATEGORY_MAKERS) * cfg["pose_images"] + 5 * cfg["pix3d_images"], "editing": cfg["edit_images"]}
     bar = tqdm(total=sum(sizes[p] for p in parts), desc="partlab world", disable=not progress)
     world = {"synthetic": True, "seed": seed, "profile": profile, "config": cfg, "parts": list(parts), "car_parts": list(CAR_PARTS),
              "airplane_parts": list(AIRPLANE_PARTS), "movable_parts": list(MOVABLE_PARTS)}
@@ -569,6 +653,9 @@ def _write_world(out, seed: int, profile: str, progress: bool, cfg: dict, parts:
                                 "ground_truth": "azimuth/elevation/inplane_rotation/distance columns (degrees); set: train, val "
                                                 "(checkpoint choice), test (reported)"}
         world["pix3d"] = {"root": "pix3d", "annotation": "pix3d/Pix3D.txt", **pose["pix3d"]}
+    if "editing" in parts:
+        world["editing"] = {"root": "editing", **write_edit_pairs(out / "editing", seed, cfg["edit_images"], cfg["edit_library"], cfg["edit_size"], bar),
+                            "ground_truth": "truth/annotations.json: per closed image and movable part, the truly opened render (edit: part, angle_deg)"}
     bar.close()
     files = _hash_tree(out)
     world["files"] = len(files)
