@@ -151,7 +151,7 @@ def _hashes(root: Path) -> dict:
 
 def test_determinism(tmp_path):
     small = dict(progress=False, kitti_frames=3, kitti_cars=3, n_objects=3, coco_images=2, genren_images=2, genren_shapes=1,
-                 pose_images=2, pose_models=1, pix3d_images=1, edit_images=1, edit_library=1, edit_size=(48, 64))
+                 pose_images=2, pose_models=1, pix3d_images=1, edit_images=1, edit_library=1, edit_size=(48, 64), det_train_images=1, det_test_images=1, det_models=1)
     write_world(tmp_path / "a", seed=5, **small); write_world(tmp_path / "b", seed=5, **small); write_world(tmp_path / "c", seed=6, **small)
     a, b, c = _hashes(tmp_path / "a"), _hashes(tmp_path / "b"), _hashes(tmp_path / "c")
     assert a == b and len(a) > 30

@@ -25,7 +25,7 @@ __all__ = ['PROFILES', 'KITTI_FOCAL', 'KITTI_CX', 'KITTI_CY', 'KITTI_WIDTH', 'CA
            'mask_bbox', 'object_models', 'render_object_set', 'render_object_chunks', 'car_to_world', 'box_to_world',
            'camera_poses', 'street_background', 'bboxes_xml', 'parked_cars', 'write_kitti360', 'box_corners_world',
            'write_object_sets', 'write_pose_sets', 'rle', 'write_cus_coco', 'car_part_model', 'photo_appearance',
-           'write_edit_pairs', 'write_genren', 'world_config', 'write_world', 'add_parser']
+           'write_edit_pairs', 'write_detector_sets', 'write_genren', 'world_config', 'write_world', 'add_parser']
 
 # %% ../../nbs/03d_world_datasets.ipynb #e0248a42
 def png_bytes(img: np.ndarray) -> bytes:
@@ -81,11 +81,13 @@ PROFILES = {
     "quick": dict(kitti_size=(188, 704), kitti_frames=20, kitti_cars=8, kitti_sequences=1, object_size=(120, 160),
                   n_car_models=3, texture_size=128, n_objects=24, coco_images=16, genren_images=16, genren_shapes=6, genren_points=2048,
                   pose_images=60, pose_models=3, pix3d_images=12,
-                  edit_images=8, edit_library=6, edit_size=(192, 256)),
+                  edit_images=8, edit_library=6, edit_size=(192, 256),
+                  det_train_images=48, det_test_images=32, det_models=6),
     "full": dict(kitti_size=(376, 1408), kitti_frames=120, kitti_cars=30, kitti_sequences=2, object_size=(480, 640),
                  n_car_models=12, texture_size=256, n_objects=600, coco_images=500, genren_images=1000, genren_shapes=100, genren_points=4096,
                  pose_images=600, pose_models=10, pix3d_images=200,
-                 edit_images=100, edit_library=20, edit_size=(480, 640)),
+                 edit_images=100, edit_library=20, edit_size=(480, 640),
+                 det_train_images=2000, det_test_images=500, det_models=20),
 }
 KITTI_FOCAL, KITTI_CX, KITTI_CY, KITTI_WIDTH = 552.554261, 682.049453, 238.769549, 1408
 CAR_SEMANTIC_ID, CAR_KITTI_ID = 26, 13          # kitti360scripts labels: car id 26, kittiId 13
@@ -409,16 +411,17 @@ def rle(mask: np.ndarray) -> dict:
     return {"size": [int(x) for x in r["size"]], "counts": r["counts"].decode("ascii")}
 
 def write_cus_coco(out, seed: int, models: list, n_images: int, image_hw, progress=None, max_cars: int = 3,
-                   chunk: int = 16) -> dict:
+                   chunk: int = 16, uncommon: float = 0.5, model_dir: str | None = None) -> dict:
     """CUS-style COCO JSON + images under `out`: 1 to `max_cars` cars per image, side by side at different depths
     (occlusions are exact: every mask is the car's visible pixels); each car is closed or, with probability 1/2,
-    has one or two movable parts opened."""
+    has one or two movable parts opened (`uncommon`: that probability). `model_dir`: each annotation names its car's part model
+    `<model_dir>/car_NNN` (NNN = cad_index - 1; a path relative to the JSON file, for the editing chapter)."""
     out = Path(out)
     g = torch.Generator().manual_seed(seed * 131 + 5)
     H, W = image_hw
     focal = 1.1 * W
     rand = lambda *n: torch.rand(*n, generator=g, dtype=torch.float64).float()
-    images, anns, n_uncommon = [], [], 0
+    images, anns, n_uncommon, p_open = [], [], 0, float(uncommon)
     for o in range(0, n_images, chunk):
         B = min(chunk, n_images - o)
         counts = 1 + torch.randint(max_cars, (B,), generator=g)
@@ -426,7 +429,7 @@ def write_cus_coco(out, seed: int, models: list, n_images: int, image_hw, progre
         img_of = torch.arange(B).repeat_interleave(counts)
         slot = torch.arange(N) - (counts.cumsum(0) - counts).repeat_interleave(counts)
         which = torch.randint(len(models), (N,), generator=g)
-        uncommon = rand(N) < 0.5
+        uncommon = rand(N) < p_open
         fractions = torch.zeros(N, 6)
         for j in uncommon.nonzero()[:, 0].tolist():
             k = torch.randperm(6, generator=g)[: 1 + int(rand(()) < 0.4)]
@@ -464,7 +467,8 @@ def write_cus_coco(out, seed: int, models: list, n_images: int, image_hw, progre
                              "segmentation": rle(visible.numpy()), "segmentation_part": rle(part_mask),
                              "states": [int(x) for x in (fractions[j] > 0).tolist()],
                              "openings": [round(float(x), 4) for x in fractions[j].tolist()], "cad_index": int(which[j]) + 1,
-                             "camera": {"K": K[i].tolist(), "R": R[j].tolist(), "t": t[j].tolist()}})
+                             "camera": {"K": K[i].tolist(), "R": R[j].tolist(), "t": t[j].tolist()},
+                             **({"model": f"{model_dir}/car_{int(which[j]):03d}"} if model_dir else {})})
             if progress is not None: progress.update(1)
     coco = {"info": {"description": "partlab synthetic CUS-style set (cars in common/uncommon states)", "version": "1"},
             "licenses": [], "images": images, "annotations": anns,
@@ -555,6 +559,18 @@ def write_edit_pairs(out, seed: int, n_images: int, n_library: int, image_hw, pr
     return {"images": n_images, "truths": len(t_anns), "library": n_library, "movable_parts": list(MOVABLE_PARTS),
             "common": "editing/common/annotations.json", "truth": "editing/truth/annotations.json", "models": "editing/models", "library_dir": "editing/library"}
 
+# %% ../../nbs/03d_world_datasets.ipynb #f07bc886
+def write_detector_sets(out, seed: int, n_train: int, n_test: int, n_models: int, image_hw, progress=None) -> dict:
+    "The detector's training and test sets under `out` (see above)."
+    out = Path(out)
+    train_cars = [make_car(seed * 1009 + 900 + k) for k in range(n_models)]
+    test_cars = [make_car(seed * 1009 + 950 + k) for k in range(n_models)]
+    for k, car in enumerate(train_cars): write_part_model(out / "models" / f"car_{k:03d}.obj", car_part_model(car, f"car_{k:03d}"))
+    sets = {"train_common": write_cus_coco(out / "train_common", seed * 3 + 101, train_cars, n_train, image_hw, progress, uncommon=0.0, model_dir="../models"),
+            "train_uncommon": write_cus_coco(out / "train_uncommon", seed * 3 + 102, train_cars, n_train, image_hw, progress, uncommon=1.0, model_dir="../models"),
+            "test": write_cus_coco(out / "test", seed * 3 + 103, test_cars, n_test, image_hw, progress, uncommon=0.5)}
+    return {**sets, "models": n_models, "held_out_test_cars": True}
+
 # %% ../../nbs/03d_world_datasets.ipynb #e915c9fb
 def write_genren(out, seed: int, category: str, n_images: int, n_shapes: int, n_points: int, progress=None) -> dict:
     "GenRen images/ and shapes/ folders for `category` ('car' or 'airplane') under `out`."
@@ -582,8 +598,9 @@ def _hash_tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file() and p.name != "world.json"}
 
-WORLD_PARTS = ("kitti360", "objects", "cus_coco", "genren", "pose_sets", "editing")   # objects: pascal3d/ and records/ (one set of renders);
-# pose_sets: objectnet3d/ and pix3d/ (the fourteen categories); editing: closed cars, their part models, opened truths
+WORLD_PARTS = ("kitti360", "objects", "cus_coco", "genren", "pose_sets", "editing", "editing_detector")   # objects: pascal3d/ and records/ (one set of renders);
+# pose_sets: objectnet3d/ and pix3d/ (the fourteen categories); editing: closed cars, their part models, opened truths;
+# editing_detector: the state-aware detector's training (common / uncommon) and held-out test sets
 
 def world_config(profile: str, overrides: dict | None = None) -> dict:
     "The sizes of `profile` with `overrides` (names of PROFILES' keys, values of the same kind) checked once."
@@ -623,7 +640,8 @@ def _write_world(out, seed: int, profile: str, progress: bool, cfg: dict, parts:
     models = object_models(seed, cfg["n_car_models"], texture_size=cfg["texture_size"]) if need_models else {}
     sizes = {"kitti360": cfg["kitti_frames"] * cfg["kitti_sequences"], "objects": len(models) * cfg["n_objects"],
              "cus_coco": cfg["coco_images"], "genren": 2 * cfg["genren_images"],
-             "pose_sets": len(CATEGORY_MAKERS) * cfg["pose_images"] + 5 * cfg["pix3d_images"], "editing": cfg["edit_images"]}
+             "pose_sets": len(CATEGORY_MAKERS) * cfg["pose_images"] + 5 * cfg["pix3d_images"], "editing": cfg["edit_images"],
+             "editing_detector": 2 * cfg["det_train_images"] + cfg["det_test_images"]}
     bar = tqdm(total=sum(sizes[p] for p in parts), desc="partlab world", disable=not progress)
     world = {"synthetic": True, "seed": seed, "profile": profile, "config": cfg, "parts": list(parts), "car_parts": list(CAR_PARTS),
              "airplane_parts": list(AIRPLANE_PARTS), "movable_parts": list(MOVABLE_PARTS)}
@@ -656,6 +674,9 @@ def _write_world(out, seed: int, profile: str, progress: bool, cfg: dict, parts:
     if "editing" in parts:
         world["editing"] = {"root": "editing", **write_edit_pairs(out / "editing", seed, cfg["edit_images"], cfg["edit_library"], cfg["edit_size"], bar),
                             "ground_truth": "truth/annotations.json: per closed image and movable part, the truly opened render (edit: part, angle_deg)"}
+    if "editing_detector" in parts:
+        world["editing_detector"] = {"root": "editing_detector", **write_detector_sets(out / "editing_detector", seed, cfg["det_train_images"],
+                                     cfg["det_test_images"], cfg["det_models"], cfg["edit_size"], bar)}
     bar.close()
     files = _hash_tree(out)
     world["files"] = len(files)
