@@ -20,12 +20,13 @@ from .scenes import (render_objects, render_packed, shade_faces, composite, rand
 
 # %% auto #0
 __all__ = ['PROFILES', 'KITTI_FOCAL', 'KITTI_CX', 'KITTI_CY', 'KITTI_WIDTH', 'CAR_SEMANTIC_ID', 'CAR_KITTI_ID', 'BOX_VERTICES',
-           'BOX_FACES', 'P3D_COLUMNS', 'PIX3D_CLASSES', 'BACK_SHADE', 'WORLD_PARTS', 'png_bytes', 'write_png',
-           'to_uint8', 'write_json', 'tensor_bytes', 'sample_surface', 'outer_surface', 'ply_bytes', 'random_views',
-           'mask_bbox', 'object_models', 'render_object_set', 'render_object_chunks', 'car_to_world', 'box_to_world',
-           'camera_poses', 'street_background', 'bboxes_xml', 'parked_cars', 'write_kitti360', 'box_corners_world',
-           'write_object_sets', 'write_pose_sets', 'rle', 'write_cus_coco', 'car_part_model', 'photo_appearance',
-           'write_edit_pairs', 'write_detector_sets', 'write_genren', 'world_config', 'write_world', 'add_parser']
+           'BOX_FACES', 'P3D_COLUMNS', 'PIX3D_CLASSES', 'BACK_SHADE', 'GENREN_EYE', 'GENREN_FOCAL', 'WORLD_PARTS',
+           'png_bytes', 'write_png', 'to_uint8', 'write_json', 'tensor_bytes', 'sample_surface', 'outer_surface',
+           'ply_bytes', 'random_views', 'mask_bbox', 'object_models', 'render_object_set', 'render_object_chunks',
+           'car_to_world', 'box_to_world', 'camera_poses', 'street_background', 'bboxes_xml', 'parked_cars',
+           'write_kitti360', 'box_corners_world', 'write_object_sets', 'write_pose_sets', 'rle', 'write_cus_coco',
+           'car_part_model', 'photo_appearance', 'write_edit_pairs', 'write_detector_sets', 'genren_pose',
+           'write_genren', 'world_config', 'write_world', 'add_parser']
 
 # %% ../../nbs/03d_world_datasets.ipynb #e0248a42
 def png_bytes(img: np.ndarray) -> bytes:
@@ -572,26 +573,49 @@ def write_detector_sets(out, seed: int, n_train: int, n_test: int, n_models: int
     return {**sets, "models": n_models, "held_out_test_cars": True}
 
 # %% ../../nbs/03d_world_datasets.ipynb #e915c9fb
+GENREN_EYE = 4.0        # GenRen camera: the object's frame sits GENREN_EYE ahead of the camera (unit-sphere shapes) ...
+GENREN_FOCAL = 1.2      # ... seen with focal GENREN_FOCAL * image width and the principal point at the image centre
+
+def genren_pose(R: torch.Tensor, t: torch.Tensor, K: torch.Tensor, scale: torch.Tensor, size: int) -> torch.Tensor:
+    """A world camera's object pose `R (n, 3, 3), t (n, 3)` with intrinsics `K (n, 3, 3)`, for objects shrunk by `scale (n,)`
+    to the unit sphere -> the same image's translation `(n, 3)` in the GenRen camera (x_cam = R x + t + (0, 0, GENREN_EYE),
+    focal GENREN_FOCAL * size, centred): exact, the principal point's offset becomes a sideways shift."""
+    tn = t / scale[:, None]
+    off = (K[:, :2, 2] - size / 2) / K[:, 0, :1] * tn[:, 2:]                  # (n, 2): (c - size/2) z / f
+    return torch.cat([tn[:, :2] + off, tn[:, 2:] - GENREN_EYE], -1)
+
 def write_genren(out, seed: int, category: str, n_images: int, n_shapes: int, n_points: int, progress=None) -> dict:
-    "GenRen images/ and shapes/ folders for `category` ('car' or 'airplane') under `out`."
+    """GenRen images/ and shapes/ folders for `category` ('car' or 'airplane') under `out`, and beside them (never read by
+    training) truth.json: for each image the shape it shows (None when that model is not in shapes/) and its pose in the
+    GenRen camera (`genren_pose`)."""
     out = Path(out)
     g = torch.Generator().manual_seed(seed * 53 + (1 if category == "car" else 2))
     pool = ([make_car(seed * 7 + 500_000 + k) for k in range(max(n_shapes, 4))] if category == "car" else [load_airplane()])
+    surfaces = [outer_surface(m) for m in pool]
+    scale = torch.stack([v.norm(dim=-1).max() for v, _ in surfaces])           # each model's farthest surface point -> 1
     elev = (0.0, 40.0) if category == "car" else (-20.0, 50.0)
-    for o, rend, *_ in render_object_chunks(pool, n_images, (64, 64), g, elev, chunk=128):
+    truth = {}
+    for o, rend, which, K, R, t, ang in render_object_chunks(pool, n_images, (64, 64), g, elev, chunk=128):
         alpha = ((rend.part > 0).numpy() * 255).astype(np.uint8)[..., None]
         rgba = np.concatenate([to_uint8(rend.rgb), alpha], -1)
         rgba[rgba[..., 3] == 0, :3] = 0
+        tg = genren_pose(R, t, K, scale[which], 64)
         for i in range(len(rgba)):
-            write_png(out / category / "images" / f"{category}_{o + i:06d}.png", rgba[i])
+            name = f"{category}_{o + i:06d}"
+            write_png(out / category / "images" / f"{name}.png", rgba[i])
+            k = int(which[i])
+            truth[name] = {"shape": f"{category}_{k:04d}" if k < n_shapes else None, "R": R[i].tolist(), "t": tg[i].tolist(),
+                           **{a: float(ang[a][i]) for a in ("azimuth", "elevation", "inplane")}}
             if progress is not None: progress.update(1)
     for k in range(n_shapes):
-        m = pool[k % len(pool)]
-        pts, nrm = sample_surface(*outer_surface(m), n_points, g)
-        pts = pts / pts.norm(dim=-1).max()
+        pts, nrm = sample_surface(*surfaces[k % len(pool)], n_points, g)
+        pts = pts / scale[k % len(pool)]
         atomic_write_bytes(out / category / "shapes" / f"{category}_{k:04d}.PC.pt", tensor_bytes(pts))
         atomic_write_bytes(out / category / "shapes" / f"{category}_{k:04d}.normals.pt", tensor_bytes(nrm))
-    return {"images": n_images, "shapes": n_shapes, "points": n_points}
+    camera = {"eye": GENREN_EYE, "focal": GENREN_FOCAL, "size": 64, "convention": "x_cam = R x + t + (0, 0, eye); u = focal * size * x / z + size / 2"}
+    atomic_write_bytes(out / category / "truth.json", json.dumps({"camera": camera, "images": truth}, sort_keys=True).encode())
+    return {"images": n_images, "shapes": n_shapes, "points": n_points, "truth": f"genren/{category}/truth.json"}
+
 
 # %% ../../nbs/03d_world_datasets.ipynb #5a833034
 def _hash_tree(root: Path) -> dict[str, str]:
