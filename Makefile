@@ -70,7 +70,7 @@ test-notebooks: $(STAMP)
 	$(BIN)/partlab test-notebooks $(if $(ONLY),--only "$(subst $(eval) ,$(comma),$(strip $(ONLY)))")
 
 test-pytest: $(STAMP)
-	$(BIN)/python -m pytest tests -ra
+	$(BIN)/python -m pytest tests -ra --durations=25
 
 docs: $(STAMP)
 	$(BIN)/partlab docs --out docs

@@ -49,3 +49,64 @@ def test_rendered_template_matches_a_sphere_of_the_same_pose(genren):
     ys, xs = torch.nonzero(r.alpha[0] > 0.5, as_tuple=True)
     assert (torch.stack([xs, ys], -1).float().mean(0) + 0.5 - centre).abs().max() < 0.5
     assert torch.equal(r.rgb[0].sum(0) > 0, r.alpha[0] > 0.5) or ((r.rgb[0].sum(0) > 0) != (r.alpha[0] > 0.5)).sum() < 10
+
+TINY = {"batch": 4, "points": 200, "decoder": "(64,)", "vision_width": 8, "texture_width": 8, "texture_size": 16, "mesh_code": 32,
+        "ae_steps": 2, "dr_steps": 2, "mode1_steps": 2, "mode2_steps": 3, "steps": 12, "checkpoint_every": 4, "log_every": 4}
+
+def train_args(genren, out, cat="car", **over) -> list:
+    p = [x for k, v in {**TINY, **over}.items() for x in ("-p", k, str(v))]
+    return ["genren", "train", "--images", genren / cat / "images", "--shapes", genren / cat / "shapes", "--out", out,
+            "--device", "cpu", "--no-progress", "--threads", "1", *p]
+
+def logged(out) -> list:
+    return [json.loads(l) for l in (out / "train_log.jsonl").read_text().splitlines()]
+
+def test_kill_9_then_resume_gives_the_same_losses(genren, tmp_path):
+    from conftest import run_partlab, kill_when_logged
+    whole = tmp_path / "whole"
+    res = run_partlab(*train_args(genren, whole))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads(res.stdout.strip().splitlines()[-1])["steps"] == 12
+    cut = tmp_path / "cut"
+    killed_at = kill_when_logged(train_args(genren, cut), cut, 6)
+    assert killed_at < 12
+    res = run_partlab(*train_args(genren, cut))
+    assert res.returncode == 0, res.stderr[-3000:]
+    s = json.loads(res.stdout.strip().splitlines()[-1])
+    assert 0 < s["start"] <= killed_at and s["start"] % TINY["checkpoint_every"] == 0
+    assert logged(cut) == logged(whole)                  # every step, the resumed ones too, through every stage
+    assert {"critic", "adversarial", "cycle2"} <= set(logged(whole)[-1])
+
+def _broken(genren, tmp_path, what):
+    "A copy of the car folders with one thing broken -> (images, shapes, the text the error must hold)."
+    import shutil
+    d = tmp_path / "car"; shutil.copytree(genren / "car", d)
+    if what == "png_without_alpha":
+        rgb = cv2.imread(str(d / "images" / "car_000003.png"), cv2.IMREAD_UNCHANGED)[..., :3]
+        cv2.imwrite(str(d / "images" / "car_000003.png"), rgb)
+        return d, "car_000003.png: GenRen image (RGBA, alpha = mask) must have 4 channel(s), found 3"
+    if what == "points_and_normals_differ":
+        torch.save(torch.randn(100, 3), d / "shapes" / "car_0001.normals.pt")
+        return d, "car_0001.PC.pt: 1024 points but 100 normals in car_0001.normals.pt"
+    if what == "no_shapes":
+        for p in (d / "shapes").iterdir(): p.unlink()
+        return d, "shapes: shape folder has no .PC.pt files"
+    raise ValueError(what)
+
+@pytest.mark.parametrize("what", ["png_without_alpha", "points_and_normals_differ", "no_shapes"])
+def test_bad_input_is_one_clear_error(genren, tmp_path, capsys, what):
+    from partlab.cli import main
+    d, message = _broken(genren, tmp_path, what)
+    out = tmp_path / "run"
+    capsys.readouterr()
+    status = main([str(a) for a in train_args(tmp_path, out)])
+    err = capsys.readouterr().err
+    assert status != 0 and message in err and err.count("error") == 1, err
+    assert not (out / "last.pt").exists()
+
+def test_unknown_options_preset_is_one_clear_error(genren, tmp_path, capsys):
+    from partlab.cli import main
+    capsys.readouterr()
+    status = main([str(a) for a in [*train_args(genren, tmp_path / "run"), "--options", "chiars"]])
+    err = capsys.readouterr().err
+    assert status != 0 and "unknown GenRen options preset 'chiars'; known: base, full, quick, planes" in err, err
