@@ -110,3 +110,20 @@ def test_unknown_options_preset_is_one_clear_error(genren, tmp_path, capsys):
     status = main([str(a) for a in [*train_args(genren, tmp_path / "run"), "--options", "chiars"]])
     err = capsys.readouterr().err
     assert status != 0 and "unknown GenRen options preset 'chiars'; known: base, full, quick, planes" in err, err
+
+def test_two_gloo_processes_see_every_image_once_and_agree(genren, tmp_path):
+    from conftest import run_torchrun
+    out = tmp_path / "ddp"
+    res = run_torchrun(*train_args(genren, out, batch=2, steps=8), "--record-samples")
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["world_size"] == 2 and summary["steps"] == 8
+    ranks = [[json.loads(l) for l in (out / f"samples_rank{r}.jsonl").read_text().splitlines()] for r in range(2)]
+    n = summary["train_images"]
+    per_epoch = max(1, -(-n // 2) // 2)
+    for epoch in range(8 // per_epoch):
+        seen = [i for rows in ranks for row in rows[:-1] if row["epoch"] == epoch for i in row["indices"]]
+        # each training image once in the epoch (DistributedSampler pads an odd count with one repeat)
+        assert sorted(set(seen)) == list(range(n)) and len(seen) == 2 * -(-n // 2), (epoch, seen)
+    assert ranks[0][-1]["weights_sha256"] == ranks[1][-1]["weights_sha256"]   # generators and critics alike
+    assert {"critic", "adversarial"} <= set(logged(out)[-1])          # the run reached the critics' stages
