@@ -18,6 +18,7 @@ from ..train import LoopConfig, train, save_checkpoint, load_checkpoint, restore
 from ..datasets.genren import GenRenImages, GenRenShapes
 from ..datasets.core import write_png
 from ..meshes import save_mesh
+from ..geometry import viewpoint_to_pose
 from .model import (GenRenConfig, OPTIONS, Template, Pose, make_template, pose_from_params, rotation_error_deg,
                                   render_rgba, ShapeEncoder, DeformationDecoder, PoseGenerator, TextureGenerator, VisionNet,
                                   mesh_fit_losses, mesh_regulariser, delta_regulariser, sliced_wasserstein, gradient_penalty,
@@ -133,7 +134,6 @@ def random_pose_params(n: int, cfg: GenRenConfig, g: torch.Generator) -> Pose:
     r = lambda: torch.rand(n, generator=g)
     az, el = r() * 360, r() * cfg.dr_elevation
     t = (torch.rand(n, 3, generator=g) * 2 - 1) * torch.tensor(cfg.t_box) * 0.8
-    from partlab.geometry import viewpoint_to_pose
     R, _ = viewpoint_to_pose(az, el, torch.zeros(n), torch.zeros(n))
     return Pose(R, t, torch.stack([az, el, torch.zeros(n)], -1))
 
@@ -318,18 +318,19 @@ def evaluate(model: GenRen, data: GenRenData, truth: dict, idx: torch.Tensor, de
     for chunk in torch.tensor(keep).split(32):
         real = data.images[chunk].to(device)
         out, poses, verts, _, _, _, renders = cycle2(model, real)
-        best = out.logits.argmax(1)
-        ar = torch.arange(len(chunk))
+        ar, best = torch.arange(len(chunk)), out.logits.argmax(1)
+        recs = [truth[data.names[i]] for i in chunk.tolist()]
+        true_pts = data.points[torch.tensor([data.shape_names.index(r["shape"]) for r in recs])].to(device)   # (b, P, 3)
         pts, _ = surface_samples(verts, faces, 2000, g)
-        for k, i in enumerate(chunk.tolist()):
-            rec = truth[data.names[i]]
-            true_pts = data.points[data.shape_names.index(rec["shape"])][None].to(device)
-            err = rotation_error_deg(poses.R[k, best[k]][None], torch.tensor([rec["R"]], device=device))[0]
-            inferred_mask, true_mask = renders[k, best[k], 3] > 0.5, real[k, 3] > 0.5
-            rows.append({"image": data.names[i], "chamfer": float(chamfer(pts[k:k + 1], true_pts)[0]),
-                         "chamfer_mean_shape": float(chamfer(mean_pts, true_pts)[0]), "rotation_error_deg": float(err),
-                         "mask_iou": float((inferred_mask & true_mask).sum() / (inferred_mask | true_mask).sum().clamp(min=1)),
-                         "probability": float(out.logits[k].softmax(-1)[best[k]])})
+        shape_err = chamfer(pts, true_pts)
+        mean_err = chamfer(mean_pts.expand(len(chunk), -1, -1), true_pts)
+        rot_err = rotation_error_deg(poses.R[ar, best], torch.tensor([r["R"] for r in recs], device=device))
+        inferred, given = renders[ar, best, 3] > 0.5, real[:, 3] > 0.5
+        iou = (inferred & given).sum((1, 2)) / (inferred | given).sum((1, 2)).clamp(min=1)
+        prob = out.logits.softmax(-1)[ar, best]
+        rows += [{"image": data.names[i], "chamfer": float(shape_err[k]), "chamfer_mean_shape": float(mean_err[k]),
+                  "rotation_error_deg": float(rot_err[k]), "mask_iou": float(iou[k]), "probability": float(prob[k])}
+                 for k, i in enumerate(chunk.tolist())]
     model.train(was)
     mean = lambda k: float(np.mean([r[k] for r in rows]))
     return {"images": len(rows), "chamfer": mean("chamfer"), "chamfer_mean_shape": mean("chamfer_mean_shape"),
