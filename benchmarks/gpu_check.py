@@ -29,6 +29,7 @@ def steps(device: str, smoke: bool) -> list[tuple[str, list[str], int]]:
         ("gan_step", [py, f"{b}/gan_step.py", "--device", device, "--profile", "full", "--batch", "8", "--repeats", "5"], 90),
         ("kd_step", [py, f"{b}/kd_step.py", "--device", device, "--profile", "full", "--repeats", "5"], 90),
         ("editing_step", [py, f"{b}/editing_step.py", "--device", device, "--profile", "full", "--repeats", "5"], 120),
+        ("genren_step", [py, f"{b}/genren_step.py", "--device", device, "--options", "full", "--repeats", "5"], 90),
         ("vsrd_step", [py, f"{b}/vsrd_step.py", "--device", device, "--profile", "full", "--size", "376", "1408",
                        "--instances", "1", "4", "8", "--steps", "30"], 90),
         ("repro_full_slice", [py, "-c", "import sys; from partlab.cli import main; sys.exit(main())", "repro", "--profile", "full", "--device", device, "--no-progress",
