@@ -127,3 +127,17 @@ def test_two_gloo_processes_see_every_image_once_and_agree(genren, tmp_path):
         assert sorted(set(seen)) == list(range(n)) and len(seen) == 2 * -(-n // 2), (epoch, seen)
     assert ranks[0][-1]["weights_sha256"] == ranks[1][-1]["weights_sha256"]   # generators and critics alike
     assert {"critic", "adversarial"} <= set(logged(out)[-1])          # the run reached the critics' stages
+
+def test_the_ablations_drop_their_terms_and_the_full_run_logs_them(genren, tmp_path):
+    "From mode II on the full method logs the pose-distribution and cross-pose terms; `cycle1 False` logs no cycle-1 term after pretraining."
+    from conftest import run_partlab
+    runs = {}
+    for name, over in {"full": {}, "no_cycle1": {"cycle1": False}, "no_pose_loss": {"w_pose_distribution": 0.0}}.items():
+        res = run_partlab(*train_args(genren, tmp_path / name, **over))
+        assert res.returncode == 0, res.stderr[-3000:]
+        runs[name] = logged(tmp_path / name)
+    late = lambda rows: [r for r in rows if r["step"] > TINY["ae_steps"] + TINY["dr_steps"] + TINY["mode1_steps"]]
+    assert all({"pose_distribution", "cross_pose", "cycle1"} <= set(r) for r in late(runs["full"]))
+    assert all("pose_distribution" not in r and "cycle1" in r for r in late(runs["no_pose_loss"]))
+    assert all("cycle1" not in r and "pose_distribution" not in r and "cross_pose" in r for r in late(runs["no_cycle1"]))
+    assert any(r["step"] <= TINY["ae_steps"] + TINY["dr_steps"] and "cycle1" in r for r in runs["no_cycle1"])   # the pretraining keeps it

@@ -7,7 +7,7 @@ from conftest import ROOT
 
 PKG = ROOT/"partlab"
 PAPERS = ("textured", "editing", "kd", "vsrd", "genren")
-CORE = ("geometry", "meshes", "render", "losses", "datasets", "io", "notebooks", "train")
+CORE = ("geometry", "meshes", "render", "losses", "nets", "datasets", "io", "notebooks", "train")
 
 def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
     "Absolute names of the partlab modules a file imports (relative imports resolved), at any depth of the file."

@@ -26,6 +26,7 @@ from ..datasets.core import read_image, write_png
 from ..datasets.coco_cus import load_cus, segmentation_mask, mask_to_rle, STATE_NAMES
 from ..train import (Dist, LoopConfig, init_distributed, close_distributed, train, save_checkpoint, load_checkpoint, restore,
                            unwrap)
+from ..nets import scaled_resnet
 
 # %% auto #0
 __all__ = ['KIND', 'DetectorConfig', 'resnet_backbone', 'DoubleBackbone', 'StateRoIHeads', 'CusTransform', 'build_detector',
@@ -72,24 +73,12 @@ def resnet_backbone(cfg: DetectorConfig, weights: str | os.PathLike | None = Non
     block, layers = {"resnet18": (torchvision.models.resnet.BasicBlock, [2, 2, 2, 2]), "resnet34": (torchvision.models.resnet.BasicBlock, [3, 4, 6, 3]),
                      "resnet50": (torchvision.models.resnet.Bottleneck, [3, 4, 6, 3])}[cfg.backbone]
     norm = FrozenBatchNorm2d if weights else nn.BatchNorm2d
-    net = _scaled_resnet(block, layers, cfg.width, norm)            # width 64: torchvision's own ResNet
+    net = scaled_resnet(block, layers, cfg.width, norm)            # width 64: torchvision's own ResNet
     if weights: _load_backbone_weights(net, weights)
     c = cfg.width * block.expansion
     fpn = BackboneWithFPN(net, {"layer1": "0", "layer2": "1", "layer3": "2", "layer4": "3"}, [c, 2 * c, 4 * c, 8 * c], cfg.fpn_channels)
     if weights: fpn.body.requires_grad_(False)
     return fpn
-
-def _scaled_resnet(block, layers, width: int, norm) -> nn.Module:
-    "torchvision's ResNet with every stage's channels scaled by width / 64."
-    net = torchvision.models.resnet.ResNet(block, layers, norm_layer=norm)
-    net.inplanes = width
-    net.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False); net.bn1 = norm(width)
-    net.layer1 = net._make_layer(block, width, layers[0])
-    net.layer2 = net._make_layer(block, 2 * width, layers[1], stride=2)
-    net.layer3 = net._make_layer(block, 4 * width, layers[2], stride=2)
-    net.layer4 = net._make_layer(block, 8 * width, layers[3], stride=2)
-    net.fc = nn.Identity()
-    return net
 
 def _load_backbone_weights(net: nn.Module, path) -> None:
     "Load a torchvision ResNet file, or a Mask R-CNN one's `backbone.body.*` keys; a mismatch is a DataError naming `path`."

@@ -20,12 +20,14 @@ from ..meshes import icosa_sphere, spherical_uv
 from ..losses import edge_length_loss, laplacian_loss, flatness_loss
 from ..render.soft import fast_soft_silhouette
 from ..render.textures import face_corner_uvs, render_uv
+from ..nets import mlp, resnet18_trunk
 
 # %% auto #0
 __all__ = ['OPTIONS', 'GenRenConfig', 'Template', 'make_template', 'Pose', 'pose_from_params', 'rotation_error_deg',
-           'GenRenRender', 'to_screen', 'render_rgba', 'mlp', 'ShapeEncoder', 'DeformationDecoder', 'PoseGenerator',
-           'TextureGenerator', 'VisionOutput', 'resnet18_trunk', 'VisionNet', 'surface_samples', 'chamfer',
-           'mesh_fit_losses', 'mesh_regulariser', 'delta_regulariser', 'sliced_wasserstein', 'gradient_penalty']
+           'GenRenRender', 'to_screen', 'render_rgba', 'ShapeEncoder', 'DeformationDecoder', 'PoseGenerator',
+           'TextureGenerator', 'VisionOutput', 'VisionNet', 'surface_samples', 'chamfer', 'mesh_fit_losses',
+           'mesh_regulariser', 'delta_regulariser', 'sliced_wasserstein', 'rotation_cost', 'paired_rotation_cost',
+           'sinkhorn_divergence', 'gradient_penalty']
 
 # %% ../../nbs/50_genren_model.ipynb #4c0e2fc6
 @dataclass(frozen=True)
@@ -68,7 +70,14 @@ class GenRenConfig(Profile):
     w_perceptual: float = 200.0
     w_hypothesis_texture: float = 1.0
     w_hypothesis_translation: float = 10.0
-    w_entropy: float = 0.1
+    w_entropy: float = 0.1           # rotation diversity: negative entropy of the batch's mean hypothesis probability
+    w_pose_distribution: float = 10.0  # Sinkhorn: generated poses against the bank of inferred ones (0: the ablation)
+    w_cross_pose: float = 0.35       # adversarial cross-pose texture term (the generators maximise the predictor's error)
+    sinkhorn_blur: float = 0.05      # geomloss's blur: entropic eps = blur^2, in units of the rotation cost
+    pose_bank: int = 128             # the best cycle-2 poses kept for the pose-distribution loss
+    cycle1: bool = True              # False: no cycle-1 term after the domain-randomised pretraining (the ablation)
+    hypothesis_loss: str = "weighted"  # cycle-1 pose recovery: weighted (the original's sum_h p_h angle_h) | softmin
+    softmin_temperature: float = 0.1   # radians: softmin's weights softmax(-angle_h / T) (the nearest hypotheses learn)
     gp: float = 10.0
     drift: float = 0.01
     # schedule, in iterations
@@ -88,6 +97,8 @@ class GenRenConfig(Profile):
     def __post_init__(self):
         for name in ("image_size", "template_frequency", "shape_dim", "points", "hypotheses", "texture_size", "batch"):
             if getattr(self, name) < 1: raise UsageError(f"GenRenConfig.{name} must be at least 1, not {getattr(self, name)}")
+        if self.hypothesis_loss not in ("weighted", "softmin"):
+            raise UsageError(f"GenRenConfig.hypothesis_loss must be 'weighted' or 'softmin', not {self.hypothesis_loss!r}")
         if self.texture_size & (self.texture_size - 1) or self.texture_size < 8:
             raise UsageError(f"GenRenConfig.texture_size must be a power of two >= 8, not {self.texture_size}")
 
@@ -107,9 +118,12 @@ OPTIONS = {
     "base": (None, {}),
     "full": ("base", {}),
     "quick": ("base", dict(template_frequency=6, decoder=(256, 512), points=500, texture_size=32, texture_width=32,
-                           delta_scale=0.1, vision_width=32, batch=16, ae_steps=150, dr_steps=150, mode1_steps=100, mode2_steps=100, steps=600,
-                           checkpoint_every=100, log_every=10)),
+                           delta_scale=0.1, vision_width=32, batch=16, hypothesis_loss="softmin", ae_steps=150, dr_steps=1000,
+                           mode1_steps=150, mode2_steps=150, steps=1500, checkpoint_every=250, log_every=10)),
     "planes": ("base", dict(shape_dim=128)),
+    "quick_planes": ("quick", dict(shape_dim=128)),
+    "quick_no_cycle1": ("quick", dict(cycle1=False)),
+    "quick_no_pose_loss": ("quick", dict(w_pose_distribution=0.0)),
 }
 GenRenConfig.PROFILES = OPTIONS
 
@@ -169,15 +183,6 @@ def render_rgba(verts: torch.Tensor, template: Template, texture: torch.Tensor, 
     return GenRenRender(rgb, alpha)
 
 # %% ../../nbs/50_genren_model.ipynb #f8a04337
-def mlp(sizes, batch_norm: bool = True, last: nn.Module | None = None) -> nn.Sequential:
-    "Linear layers of `sizes` with (batch norm and) ReLU between them; `last` after the last one."
-    layers = []
-    for k in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[k], sizes[k + 1]))
-        if k < len(sizes) - 2: layers += ([nn.BatchNorm1d(sizes[k + 1])] if batch_norm else []) + [nn.ReLU(inplace=True)]
-    if last is not None: layers.append(last)
-    return nn.Sequential(*layers)
-
 class ShapeEncoder(nn.Module):
     "PointNet over points and normals: `points, normals: (B, N, 3)` -> shape codes `(B, shape_dim)`."
     def __init__(self, cfg: GenRenConfig):
@@ -237,25 +242,12 @@ class VisionOutput(NamedTuple):
     shape_code: torch.Tensor    # (B, shape_dim)
     feature: torch.Tensor       # (B, 512) q
 
-def resnet18_trunk(width: int = 64, in_channels: int = 4) -> nn.Module:
-    "torchvision's ResNet-18 with `width` stem channels (64 = the original) on `in_channels`, up to the pooled feature `(B, 8 width)`."
-    net = torchvision.models.resnet18(num_classes=1)
-    if width != 64:   # every stage scaled by width / 64: torchvision's block with narrower planes
-        net = torchvision.models.ResNet(torchvision.models.resnet.BasicBlock, [2, 2, 2, 2], num_classes=1)
-        net.inplanes = width
-        net.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False); net.bn1 = nn.BatchNorm2d(width)
-        net.layer1, net.layer2 = net._make_layer(torchvision.models.resnet.BasicBlock, width, 2), net._make_layer(torchvision.models.resnet.BasicBlock, 2 * width, 2, 2)
-        net.layer3, net.layer4 = net._make_layer(torchvision.models.resnet.BasicBlock, 4 * width, 2, 2), net._make_layer(torchvision.models.resnet.BasicBlock, 8 * width, 2, 2)
-    net.conv1 = nn.Conv2d(in_channels, net.conv1.out_channels, 7, 2, 3, bias=False)
-    net.fc = nn.Identity()
-    return net
-
 class VisionNet(nn.Module):
     "RGBA images `(B, 4, S, S)` -> `VisionOutput`; `texture_codes(images, out, verts)` -> `(B, H, texture_noise)`."
     def __init__(self, cfg: GenRenConfig, n_verts: int):
         super().__init__()
         self.cfg, self.H = cfg, cfg.hypotheses
-        self.trunk = resnet18_trunk(cfg.vision_width)
+        self.trunk = resnet18_trunk(cfg.vision_width, in_channels=4)
         feat = 8 * cfg.vision_width
         self.q = nn.Sequential(nn.Linear(feat, 512), nn.BatchNorm1d(512), nn.ReLU(inplace=True))
         self.pose = nn.Linear(512, 7 * cfg.hypotheses)
@@ -319,6 +311,39 @@ def sliced_wasserstein(codes: torch.Tensor, projections: int = 150, generator: t
     prior = torch.randn(B, D, generator=generator).to(codes)
     a, b = (codes @ dirs).sort(0).values, (prior @ dirs).sort(0).values
     return ((a - b) ** 2).mean()
+
+def rotation_cost(R1: torch.Tensor, R2: torch.Tensor) -> torch.Tensor:
+    "Pairwise 1 - cos(angle of R1^T R2) = (3 - tr(R1^T R2)) / 2. `R1: (N, 3, 3)`, `R2: (M, 3, 3)` -> `(N, M)` in [0, 2]."
+    return (3 - torch.einsum("nij,mij->nm", R1, R2)) / 2
+
+def paired_rotation_cost(R1: torch.Tensor, R2: torch.Tensor) -> torch.Tensor:
+    "1 - cos(angle of R1^T R2) of each pair. `R1, R2: (..., 3, 3)` -> `(...)` in [0, 2]."
+    return (3 - (R1 * R2).sum((-2, -1))) / 2
+
+def _entropic_ot(C: torch.Tensor, eps: float, scaling: float = 0.5, final_iters: int = 50) -> torch.Tensor:
+    "OT_eps between uniform weights under the cost `C: (N, M)`: potentials by annealed log-domain Sinkhorn, then the dual objective."
+    N, M = C.shape
+    la, lb = -math.log(N), -math.log(M)
+    with torch.no_grad():
+        Cd, f, g = C.detach(), C.new_zeros(N), C.new_zeros(M)
+        e = float(Cd.max())
+        if not math.isfinite(e): raise FloatingPointError(f"Sinkhorn: the cost matrix {tuple(C.shape)} is not finite (a diverged input)")
+        e = max(e, eps)
+        while True:
+            f = -e * torch.logsumexp(lb + (g[None] - Cd) / e, 1)
+            g = -e * torch.logsumexp(la + (f[:, None] - Cd) / e, 0)
+            if e <= eps: break
+            e = max(e * scaling, eps)
+        for _ in range(final_iters):
+            f = -eps * torch.logsumexp(lb + (g[None] - Cd) / eps, 1)
+            g = -eps * torch.logsumexp(la + (f[:, None] - Cd) / eps, 0)
+    mass = torch.logsumexp((la + lb + (f[:, None] + g[None] - C) / eps).flatten(), 0).exp()   # 1 at the optimum
+    return f.mean() + g.mean() - eps * (mass - 1)
+
+def sinkhorn_divergence(x: torch.Tensor, y: torch.Tensor, cost=rotation_cost, blur: float = 0.05) -> torch.Tensor:
+    "Debiased Sinkhorn divergence S_eps (eps = blur^2) between the point sets `x: (N, ...)` and `y: (M, ...)` under `cost(a, b) -> (len a, len b)`."
+    eps = blur ** 2
+    return _entropic_ot(cost(x, y), eps) - 0.5 * _entropic_ot(cost(x, x), eps) - 0.5 * _entropic_ot(cost(y, y), eps)
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     "WGAN-GP: mean (||grad critic(x)|| - 1)^2 at random mixes of `real` and `fake` (same shape)."

@@ -18,16 +18,18 @@ from ..train import LoopConfig, train, save_checkpoint, load_checkpoint, restore
 from ..datasets.genren import GenRenImages, GenRenShapes
 from ..datasets.core import write_png
 from ..meshes import save_mesh
-from ..geometry import viewpoint_to_pose
+from ..geometry import viewpoint_to_pose, axis_angle_to_matrix
 from .model import (GenRenConfig, OPTIONS, Template, Pose, make_template, pose_from_params, rotation_error_deg,
                                   render_rgba, ShapeEncoder, DeformationDecoder, PoseGenerator, TextureGenerator, VisionNet,
                                   mesh_fit_losses, mesh_regulariser, delta_regulariser, sliced_wasserstein, gradient_penalty,
-                                  surface_samples, chamfer, mlp)
+                                  surface_samples, chamfer, sinkhorn_divergence, paired_rotation_cost)
+from ..nets import mlp, FrechetDistance
 
 # %% auto #0
 __all__ = ['KIND', 'STAGES', 'GENREN_HELP', 'GenRenData', 'load_genren', 'held_out', 'Critic', 'Apply', 'GenRen',
            'GenRenOptimizers', 'stage_at', 'random_pose_params', 'random_textures', 'render_image', 'cycle2',
-           'genren_step', 'fit_genren', 'load_genren_model', 'evaluate', 'img_recon', 'shape_recon', 'add_parser']
+           'genren_step', 'fit_genren', 'load_genren_model', 'evaluate', 'graphics_images', 'generation_distance',
+           'img_recon', 'shape_recon', 'add_parser']
 
 # %% ../../nbs/51_genren.ipynb #f1aafb31
 class GenRenData(NamedTuple):
@@ -64,20 +66,23 @@ def held_out(names: list) -> torch.Tensor:
 
 # %% ../../nbs/51_genren.ipynb #1fe9b4fd
 class Critic(nn.Module):
-    "A WGAN critic on images `(B, C, S, S)`: strided convolutions (LeakyReLU, no batch norm) -> score `(B,)`; `features` -> list."
-    def __init__(self, channels: int, width: int, size: int):
+    """A WGAN critic on images `(B, C, S, S)`: strided convolutions (LeakyReLU, no batch norm) -> score `(B,)` (`outputs` > 1:
+    `(B, outputs)`); `features` -> list."""
+    def __init__(self, channels: int, width: int, size: int, outputs: int = 1):
         super().__init__()
         layers, c = [], channels
         for k in range(int(math.log2(size // 4))):
             layers.append(nn.Sequential(nn.Conv2d(c, width * 2 ** k, 4, 2, 1), nn.LeakyReLU(0.2)))
             c = width * 2 ** k
         self.layers = nn.ModuleList(layers)
-        self.score = nn.Linear(c * 16, 1)
+        self.score, self.outputs = nn.Linear(c * 16, outputs), outputs
     def features(self, x) -> list:
         out = []
         for layer in self.layers: x = layer(x); out.append(x)
         return out
-    def forward(self, x): return self.score(self.features(x)[-1].flatten(1))[:, 0]
+    def forward(self, x):
+        y = self.score(self.features(x)[-1].flatten(1))
+        return y[:, 0] if self.outputs == 1 else y
 
 class Apply(nn.ModuleDict):
     "Networks whose `forward(fn, *args)` is `fn(*args)`: a step's work runs inside one call, so DistributedDataParallel can wrap it."
@@ -93,13 +98,27 @@ class GenRen(nn.Module):
         self.gens = Apply(dict(encoder=ShapeEncoder(cfg), decoder=DeformationDecoder(cfg, self.template), pose_gen=PoseGenerator(cfg),
                                texture_gen=TextureGenerator(cfg, V), vision=VisionNet(cfg, V)))
         self.crits = Apply(dict(image=Critic(4, 32, cfg.image_size), texture=Critic(3, 32, cfg.texture_size),
-                                shape=mlp([cfg.shape_dim + 3 * len(range(0, V, 4)), 256, 256, 1], batch_norm=False)))
+                                shape=mlp([cfg.shape_dim + 3 * len(range(0, V, 4)), 256, 256, 1], batch_norm=False),
+                                texture_pose=Critic(3, 32, cfg.texture_size, outputs=3)))
+        self.register_buffer("pose_bank", torch.eye(3).repeat(cfg.pose_bank, 1, 1))     # the best cycle-2 rotations, a ring
+        self.register_buffer("pose_bank_seen", torch.zeros((), dtype=torch.long))
     encoder = property(lambda self: self.gens["encoder"]); decoder = property(lambda self: self.gens["decoder"])
     pose_gen = property(lambda self: self.gens["pose_gen"]); texture_gen = property(lambda self: self.gens["texture_gen"])
     vision = property(lambda self: self.gens["vision"])
     image_critic = property(lambda self: self.crits["image"]); texture_critic = property(lambda self: self.crits["texture"])
-    shape_critic = property(lambda self: self.crits["shape"])
+    shape_critic = property(lambda self: self.crits["shape"]); texture_pose = property(lambda self: self.crits["texture_pose"])
     def critics(self): return list(self.crits.values())
+    def texture_rotation(self, textures): return axis_angle_to_matrix(self.texture_pose(textures))
+    @torch.no_grad()
+    def remember_poses(self, R):
+        "Push rotations `R: (B, 3, 3)` into the ring of the last `pose_bank` best inferred poses."
+        K = self.pose_bank.shape[0]
+        R = R[-K:]
+        self.pose_bank[(self.pose_bank_seen + torch.arange(len(R), device=R.device)) % K] = R
+        self.pose_bank_seen += len(R)
+    def bank(self) -> torch.Tensor:
+        "The rotations remembered so far `(min(seen, pose_bank), 3, 3)`."
+        return self.pose_bank[:int(min(int(self.pose_bank_seen), self.pose_bank.shape[0]))]
     def shape_score(self, v, verts): return self.shape_critic(torch.cat([v, verts[:, ::4].flatten(1)], -1))[:, 0]
 
 class GenRenOptimizers:
@@ -176,14 +195,29 @@ def genren_step(model: GenRen, opt: GenRenOptimizers, data: GenRenData, train_id
     G, D = nets or (model.gens, model.crits)
     return G(_generator_losses, model, opt, D, data, train_idx, idx, step, g, device)
 
-def _critic_losses(model: GenRen, real_c, fake_img, real_tex, fake_tex, real_s, fake_s, g) -> torch.Tensor:
-    "WGAN-GP losses of the three critics (inputs detached)."
+def _critic_losses(model: GenRen, real_c, fake_img, real_tex, fake_tex, real_s, fake_s, tex2, R2, g) -> torch.Tensor:
+    """WGAN-GP losses of the image, texture and shape critics, and the cross-pose predictor's rotation error on the inferred
+    textures `tex2` posed `R2` (inputs detached). Without cycle 1 (`fake_img` None) the image and texture critics have no fakes."""
     cfg = model.cfg
-    d_img = model.image_critic(fake_img).mean() - model.image_critic(real_c).mean() + cfg.gp * gradient_penalty(model.image_critic, real_c, fake_img, g) \
-            + cfg.drift * (model.image_critic(real_c) ** 2).mean()
-    d_tex = model.texture_critic(fake_tex).mean() - model.texture_critic(real_tex).mean() + cfg.gp * gradient_penalty(model.texture_critic, real_tex, fake_tex, g)
-    d_shape = model.shape_critic(fake_s).mean() - model.shape_critic(real_s).mean() + cfg.gp * gradient_penalty(model.shape_critic, real_s, fake_s, g)
-    return d_img + d_tex + d_shape
+    wgan = lambda critic, real, fake: critic(fake).mean() - critic(real).mean() + cfg.gp * gradient_penalty(critic, real, fake, g)
+    loss = wgan(model.shape_critic, real_s, fake_s) + paired_rotation_cost(model.texture_rotation(tex2), R2).mean()
+    if fake_img is not None:
+        loss = loss + wgan(model.image_critic, real_c, fake_img) + cfg.drift * (model.image_critic(real_c) ** 2).mean() + \
+               wgan(model.texture_critic, real_tex, fake_tex)
+    return loss
+
+def _pose_recovery(rot: torch.Tensor, trans: torch.Tensor, p: torch.Tensor, cfg: GenRenConfig) -> torch.Tensor:
+    """Cycle 1's rotation and translation terms from the hypotheses' angles `rot: (B, H)` (radians), squared translation
+    errors `trans: (B, H)` and probabilities `p: (B, H)`. weighted: the original's probability-weighted errors.
+    softmin: the errors weighted by w = softmax(-rot / T) (the hypotheses nearest the truth learn), and p learns w by
+    cross-entropy."""
+    if cfg.hypothesis_loss == "weighted": return cfg.w_rotation * (p * rot).sum(1).mean() + cfg.w_translation * (p * trans).sum(1).mean()
+    w = torch.softmax(-rot.detach() / cfg.softmin_temperature, 1)
+    return cfg.w_rotation * ((w * rot).sum(1) - (w * p.clamp_min(1e-8).log()).sum(1)).mean() + cfg.w_translation * (w * trans).sum(1).mean()
+
+def _negative_entropy(p: torch.Tensor) -> torch.Tensor:
+    "sum p log p of a distribution `p: (H,)`."
+    return (p * p.clamp_min(1e-8).log()).sum()
 
 def _generator_losses(model: GenRen, opt: GenRenOptimizers, D, data: GenRenData, train_idx, idx, step: int, g, device) -> dict:
     cfg, H = model.cfg, model.cfg.hypotheses
@@ -202,28 +236,39 @@ def _generator_losses(model: GenRen, opt: GenRenOptimizers, D, data: GenRenData,
     loss = cfg.w_chamfer * fit["chamfer"] + cfg.w_normals * fit["normals"] + cfg.w_mesh * reg + \
            cfg.w_delta * delta_regulariser(delta, faces) + cfg.w_latent * sliced_wasserstein(v, generator=g)
     if stage == "autoencoder": return {"loss": loss, **losses}
-    # cycle 1: render the autoencoded real shapes, then recover what made the image
+    # cycle 1: render the autoencoded real shapes, then recover what made the image (the random draws happen either way,
+    # so the ablation without cycle 1 sees the same images and shapes)
     generated = torch.rand(B, generator=g) < (weight if stage == "mode2" else float(stage == "mode3"))
     rnd = random_pose_params(B, cfg, g)
     pose_noise, tex_noise = torch.randn(B, cfg.pose_noise, generator=g).to(device), torch.randn(B, cfg.texture_noise, generator=g).to(device)
-    gen_pose = pose_from_params(model.pose_gen(pose_noise), cfg)
-    gen_tex = model.texture_gen(tex_noise, verts)
-    gm = generated.to(device)
-    pose1 = Pose(torch.where(gm[:, None, None], gen_pose.R, rnd.R.to(device)), torch.where(gm[:, None], gen_pose.t, rnd.t.to(device)), rnd.angles)
-    tex1 = torch.where(gm[:, None, None, None], gen_tex, random_textures(B, data.images, cfg, g).to(device))
-    img1 = render_image(model, verts.detach(), tex1, pose1)
-    out1 = model.vision(img1)
-    p1 = out1.logits.softmax(-1)
-    hyp1 = pose_from_params(out1.params, cfg)
-    rot = torch.deg2rad(rotation_error_deg(hyp1.R, pose1.R.detach()[:, None].expand(-1, H, -1, -1)))
-    trans = ((hyp1.t - pose1.t.detach()[:, None]) ** 2).sum(-1)
-    c1 = cfg.w_code * (out1.shape_code - v.detach()).abs().mean() + cfg.w_rotation * (p1 * rot).sum(1).mean() + \
-         cfg.w_translation * (p1 * trans).sum(1).mean()
-    if gm.any():
-        codes1 = model.vision.texture_codes(img1, out1, verts.detach())
-        c1 = c1 + cfg.w_texture_code * ((codes1 - tex_noise[:, None]) ** 2).mean(-1)[gm].mean()
-    losses.update(cycle1=c1, rotation_deg=torch.rad2deg((p1 * rot).sum(1)).mean())
-    loss = loss + c1
+    rnd_tex = random_textures(B, data.images, cfg, g).to(device)
+    img1 = tex1 = None
+    if stage == "randomised" or cfg.cycle1:
+        # the generators run only where their output is used: a network in the graph with zero gradients would still be
+        # moved by Adam's weight decay (lr a step, toward 0) until its poses degenerate
+        gm = generated.to(device)
+        pose1, tex1 = Pose(rnd.R.to(device), rnd.t.to(device), rnd.angles), rnd_tex
+        if generated.any() or stage in ("mode2", "mode3"):
+            gen_pose = pose_from_params(model.pose_gen(pose_noise), cfg)
+            pose1 = Pose(torch.where(gm[:, None, None], gen_pose.R, pose1.R), torch.where(gm[:, None], gen_pose.t, pose1.t), rnd.angles)
+        if generated.any(): tex1 = torch.where(gm[:, None, None, None], model.texture_gen(tex_noise, verts), rnd_tex)
+        img1 = render_image(model, verts.detach(), tex1, pose1)
+        out1 = model.vision(img1)
+        p1 = out1.logits.softmax(-1)
+        hyp1 = pose_from_params(out1.params, cfg)
+        rot = torch.deg2rad(rotation_error_deg(hyp1.R, pose1.R.detach()[:, None].expand(-1, H, -1, -1)))
+        trans = ((hyp1.t - pose1.t.detach()[:, None]) ** 2).sum(-1)
+        c1 = cfg.w_code * (out1.shape_code - v.detach()).abs().mean() + _pose_recovery(rot, trans, p1, cfg)
+        if gm.any():
+            codes1 = model.vision.texture_codes(img1, out1, verts.detach())
+            c1 = c1 + cfg.w_texture_code * ((codes1 - tex_noise[:, None]) ** 2).mean(-1)[gm].mean()
+        bank = model.bank().clone()                                  # remember_poses writes into the ring below
+        if stage in ("mode2", "mode3") and cfg.w_pose_distribution and len(bank) >= B:   # generated poses ~ inferred poses
+            pose_dist = sinkhorn_divergence(gen_pose.R, bank, blur=cfg.sinkhorn_blur)
+            c1 = c1 + cfg.w_pose_distribution * pose_dist
+            losses.update(pose_distribution=pose_dist)
+        losses.update(cycle1=c1, rotation_deg=torch.rad2deg((p1 * rot).sum(1)).mean(), rotation_nearest_deg=torch.rad2deg(rot.min(1).values).mean())
+        loss = loss + c1
     if stage == "randomised": return {"loss": loss, **losses}
     # cycle 2 on real images
     real = data.images[train_idx[idx]].to(device)
@@ -232,33 +277,37 @@ def _generator_losses(model: GenRen, opt: GenRenOptimizers, D, data: GenRenData,
     l1 = (renders - real[:, None]).abs().mean((2, 3, 4))                                     # (B, H)
     best = p2.argmax(1)
     ar = torch.arange(B, device=device)
+    model.remember_poses(poses2.R[ar, best].detach())
     critic_loss = None
+    swap = (torch.rand(B, generator=g) < 0.5).to(device)
     if stage in ("mode2", "mode3"):   # the critics step first (their weights change here, before any term that uses them)
-        swap = (torch.rand(B, generator=g) < 0.5).to(device)
         real_c = torch.where(swap[:, None, None, None], renders[ar, best].detach(), real)
-        fake_img, fake_tex, real_tex = img1.detach(), tex1.detach(), tex2.view(B, H, *tex2.shape[1:])[ar, best].detach()
+        real_tex = tex2.view(B, H, *tex2.shape[1:])[ar, best].detach()
         real_s, fake_s = torch.cat([v, verts[:, ::4].flatten(1)], -1).detach(), torch.cat([out2.shape_code, verts2[:, ::4].flatten(1)], -1).detach()
-        d_loss = D(_critic_losses, model, real_c, fake_img, real_tex, fake_tex, real_s, fake_s, g)
+        d_loss = D(_critic_losses, model, real_c, None if img1 is None else img1.detach(), real_tex, None if tex1 is None else tex1.detach(),
+                   real_s, fake_s, tex2.detach(), poses2.R.flatten(0, 1).detach(), g)
         opt.d.zero_grad(set_to_none=True); d_loss.backward(); opt.d.step()
         critic_loss = d_loss.detach()
     feats_r = model.image_critic.features(renders[ar, best]); feats_x = model.image_critic.features(real)
     perceptual = sum((a - b).abs().mean() for a, b in zip(feats_r, feats_x)) / len(feats_r)
     consistency = cfg.w_hypothesis_texture * codes2.var(1).mean() + cfg.w_hypothesis_translation * poses2.t.var(1).sum(-1).mean()
     c2 = cfg.w_recon * (p2 * l1).sum(1).mean() + cfg.w_perceptual * perceptual * (stage != "mode1") + consistency + \
-         cfg.w_latent * sliced_wasserstein(codes2[ar, best], generator=g) + cfg.w_entropy * (p2 * p2.clamp_min(1e-8).log()).sum(1).mean() + \
+         cfg.w_latent * sliced_wasserstein(codes2[ar, best], generator=g) + cfg.w_entropy * _negative_entropy(p2.mean(0)) + \
          cfg.w_mesh * mesh_regulariser(verts2, faces) + cfg.w_delta * delta_regulariser(delta2, faces) + \
          0.1 * sliced_wasserstein(out2.shape_code, generator=g)
     losses.update(cycle2=c2, recon_l1=(p2 * l1).sum(1).mean())
     loss = loss + (weight if stage == "mode1" else 1.0) * c2
     if stage == "mode1": return {"loss": loss, **losses}
-    # the adversarial terms of the generators (mode II on)
+    # the adversarial terms of the generators (mode II on); the cross-pose term maximises the predictor's error
     for c in model.critics(): c.requires_grad_(False)
     try:
-        adv = -cfg.w_image_critic * model.image_critic(img1).mean() - cfg.w_texture_critic * model.texture_critic(tex1).mean() \
-              - cfg.w_shape_critic * model.shape_score(out2.shape_code, verts2).mean()
+        cross = paired_rotation_cost(model.texture_rotation(tex2), poses2.R.flatten(0, 1).detach()).mean()
+        adv = -cfg.w_shape_critic * model.shape_score(out2.shape_code, verts2).mean() - cfg.w_cross_pose * cross
+        if img1 is not None:
+            adv = adv - cfg.w_image_critic * model.image_critic(img1).mean() - cfg.w_texture_critic * model.texture_critic(tex1).mean()
     finally:
         for c in model.critics(): c.requires_grad_(True)
-    losses.update(critic=critic_loss, adversarial=adv)
+    losses.update(critic=critic_loss, adversarial=adv, cross_pose=cross.detach())
     return {"loss": loss + adv, **losses}
 
 # %% ../../nbs/51_genren.ipynb #a8de8e23
@@ -338,6 +387,26 @@ def evaluate(model: GenRen, data: GenRenData, truth: dict, idx: torch.Tensor, de
             "acc30": float(np.mean([r["rotation_error_deg"] <= 30 for r in rows])),
             "median_rotation_error_deg": float(np.median([r["rotation_error_deg"] for r in rows])),
             "mask_iou": mean("mask_iou"), "rows": rows}
+
+@torch.no_grad()
+def graphics_images(model: GenRen, data: GenRenData, n: int, seed: int = 0, device: str = "cpu") -> torch.Tensor:
+    """`n` images of the graphics cycle: shapes of `data` drawn at random, autoencoded, posed and textured from noise
+    -> `(n, 3, S, S)`, RGB times alpha (over black, as the real images are)."""
+    was, cfg = model.training, model.cfg
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    sidx, out = torch.randint(len(data.shape_names), (n,), generator=g), []
+    for chunk in sidx.split(64):
+        verts, _ = model.decoder(model.encoder(data.points[chunk, :cfg.points].to(device), data.normals[chunk, :cfg.points].to(device)))
+        pose = pose_from_params(model.pose_gen(torch.randn(len(chunk), cfg.pose_noise, generator=g).to(device)), cfg)
+        img = render_image(model, verts, model.texture_gen(torch.randn(len(chunk), cfg.texture_noise, generator=g).to(device), verts), pose)
+        out.append((img[:, :3] * img[:, 3:]).clamp(0, 1).cpu())
+    model.train(was)
+    return torch.cat(out)
+
+def generation_distance(model: GenRen, data: GenRenData, distance: FrechetDistance, seed: int = 0, device: str = "cpu") -> tuple[str, float]:
+    "The Fréchet distance (`distance`, built on the real images) of as many graphics-cycle images as there are real images."
+    return distance(graphics_images(model, data, len(data.names), seed, device))
 
 # %% ../../nbs/51_genren.ipynb #55747acf
 def _png(path: Path, rgba: torch.Tensor) -> None:

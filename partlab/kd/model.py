@@ -12,11 +12,12 @@ from torch import nn
 import torch.nn.functional as F
 from ..io import DataError, Profile, UsageError
 from ..geometry import geodesic_distance
+from ..nets import mlp
 
 # %% auto #0
 __all__ = ['BACKBONES', 'WEIGHTINGS', 'BINS', 'BIN_SIZE', 'KDConfig', 'encode_angles', 'decode_labels', 'bin_targets',
            'decode_heads', 'angles_to_rotation', 'rotation_error', 'per_category_scores', 'PoseOutput', 'pose_loss',
-           'SmallResNet', 'image_encoder', 'load_backbone_weights', 'PointNet', 'mlp', 'ViewpointNet', 'rotate_crops',
+           'SmallResNet', 'image_encoder', 'load_backbone_weights', 'PointNet', 'ViewpointNet', 'rotate_crops',
            'three_views', 'mirror_points', 'three_view_points', 'info_nce_kd', 'pose_weights', 'pose_nce_kd',
            'kl_distill']
 
@@ -208,15 +209,6 @@ class PointNet(nn.Module):
     def forward(self, points): return self.net(points.transpose(1, 2)).amax(-1)
 
 # %% ../../nbs/30_kd_model.ipynb #7e96e266
-def mlp(sizes: list[int], last_act: nn.Module | None = None) -> nn.Sequential:
-    "Linear layers of `sizes`, batch norm and ReLU between them; `last_act` after the last."
-    layers = []
-    for k in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[k], sizes[k + 1]))
-        if k < len(sizes) - 2: layers += [nn.BatchNorm1d(sizes[k + 1]), nn.ReLU(inplace=True)]
-    if last_act is not None: layers.append(last_act)
-    return nn.Sequential(*layers)
-
 class ViewpointNet(nn.Module):
     """The teacher (`shape=True`: image + point cloud, PoseFromShape's PointCloud estimator with the ICMR projector) or
     the student (`shape=False`: image only). `forward(images (B, 3, S, S), points (B, N, 3) | None) -> PoseOutput`."""
@@ -228,7 +220,7 @@ class ViewpointNet(nn.Module):
         if shape:
             self.points = PointNet(cfg.point_feature)
             d = cfg.point_feature + feat
-            self.fusion = mlp([d, d, d // 2, d // 4, cfg.embed], nn.Tanh())             # 2048-2048-1024-512-200 at full
+            self.fusion = mlp([d, d, d // 2, d // 4, cfg.embed], last=nn.Tanh())             # 2048-2048-1024-512-200 at full
             self.project = mlp([feat, max(cfg.embed, feat * 25 // 32), max(cfg.embed, feat * 25 // 64), cfg.embed])   # 1024-800-400-200
         else:
             self.fusion = mlp([feat, max(cfg.embed, feat * 25 // 64), max(cfg.embed, feat * 25 // 128), cfg.embed])  # 2048-800-400-200

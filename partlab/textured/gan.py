@@ -24,13 +24,14 @@ from .poses import template_for, project_template, to_screen
 from ..meshes import sample_uv_map, apply_displacement
 from .reconstruct import SphereMaps, mirror_half, displaced_verts, chamfer, normalized, mesh_points
 from .pseudogt import load_pseudogt, pseudogt_dir, PseudoGTConfig
+from ..nets import RandomInception, check_inception_weights, FrechetDistance
 
 # %% auto #0
 __all__ = ['KIND', 'GANConfig', 'CondBN', 'GBlock', 'UVGenerator', 'positional_channels', 'WrapConv', 'PatchD', 'd_inputs',
            'UVDiscriminators', 'masked_mean', 'd_hinge', 'g_hinge', 'UVData', 'load_uv_data', 'join_uv_data',
            'mirror_uv', 'ClassMaps', 'gan_inputs', 'UVGAN', 'GANOptimizers', 'class_labels', 'gan_step', 'fit_gan',
-           'truncated_noise', 'render_textured', 'RandomInception', 'check_inception_weights', 'FrechetDistance',
-           'evaluate_gan', 'mesh_coverage', 'latent_walk', 'gan_slurm_script', 'add_parser']
+           'truncated_noise', 'render_textured', 'evaluate_gan', 'mesh_coverage', 'latent_walk', 'gan_slurm_script',
+           'add_parser']
 
 # %% ../../nbs/14_gan.ipynb #fc1b6e0a
 @dataclass(frozen=True)
@@ -416,57 +417,6 @@ def render_textured(texture: torch.Tensor, disp: torch.Tensor, maps: ClassMaps, 
     verts = maps.verts(disp, labels)
     xy, depth = project_template(verts, q, scale, trans, z0)
     return render_uv(to_screen(xy, depth, size), maps.faces, maps.corner_uvs, (texture + 1) / 2, size, size).image.clamp(0, 1)
-
-class RandomInception(nn.Module):
-    """The substitute feature network: torchvision's Inception-v3, randomly initialised from a seed, its pooled 2048-d
-    features scaled to unit length, run at the images' own size (at least 75 px; FID proper resizes to 299)."""
-    num_features = 2048
-    def __init__(self, seed: int = 0):
-        super().__init__()
-        from torchvision.models import inception_v3
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            net = inception_v3(weights=None, aux_logits=False, init_weights=True)
-        net.fc = nn.Identity()
-        self.net = net.eval().requires_grad_(False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype == torch.uint8: x = x.float() / 255
-        if min(x.shape[-2:]) < 75: x = F.interpolate(x, size=(75, 75), mode="bilinear", align_corners=False)
-        mean = torch.tensor([0.485, 0.456, 0.406], device=x.device)[:, None, None]
-        std = torch.tensor([0.229, 0.224, 0.225], device=x.device)[:, None, None]
-        return F.normalize(self.net((x - mean) / std), dim=-1)     # untrained features have no calibrated scale: unit length
-
-def check_inception_weights(path) -> Path:
-    "The standard FID Inception weights file (pt_inception-2015-12-05): a state dict with `fc.weight` of shape (1008, 2048)."
-    path = Path(path)
-    try: sd = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError: raise DataError(path, "Inception weights file is missing") from None
-    except Exception as e: raise DataError(path, f"not a readable weights file ({type(e).__name__})") from None
-    if not isinstance(sd, dict) or "fc.weight" not in sd: raise DataError(path, "not an Inception-v3 state dict (no fc.weight)")
-    if tuple(sd["fc.weight"].shape) != (1008, 2048):
-        raise DataError(path, f"fc.weight has shape {tuple(sd['fc.weight'].shape)}, the FID Inception weights have (1008, 2048)")
-    return path
-
-class FrechetDistance:
-    """Fréchet distances to the features of `real` images `(N, 3, H, W)` in [0, 1], computed once (torchmetrics'
-    `FrechetInceptionDistance`): FID with the standard Inception weights file, else the substitute network.
-    Calling it with fake images -> (metric name, value)."""
-    def __init__(self, real: torch.Tensor, inception_weights=None):
-        from torchmetrics.image.fid import FrechetInceptionDistance
-        if inception_weights:
-            self.fid = FrechetInceptionDistance(feature=2048, normalize=True, reset_real_features=False,
-                                                feature_extractor_weights_path=str(check_inception_weights(inception_weights)))
-            self.name = "fid"
-        else:
-            self.fid = FrechetInceptionDistance(feature=RandomInception(), normalize=True, reset_real_features=False)
-            self.name = "fid_substitute_random_inception"
-        for chunk in real.split(32): self.fid.update(chunk, real=True)
-
-    def __call__(self, fake: torch.Tensor) -> tuple[str, float]:
-        self.fid.reset()                                              # the fake features only
-        for chunk in fake.split(32): self.fid.update(chunk, real=False)
-        return self.name, float(self.fid.compute())
 
 # %% ../../nbs/14_gan.ipynb #d7d6b8ce
 def evaluate_gan(generator: UVGenerator, data: UVData, maps: ClassMaps, cfg: GANConfig, distance: FrechetDistance,
