@@ -262,9 +262,8 @@ def _generator_losses(model: GenRen, opt: GenRenOptimizers, D, data: GenRenData,
         if gm.any():
             codes1 = model.vision.texture_codes(img1, out1, verts.detach())
             c1 = c1 + cfg.w_texture_code * ((codes1 - tex_noise[:, None]) ** 2).mean(-1)[gm].mean()
-        bank = model.bank().clone()                                  # remember_poses writes into the ring below
-        if stage in ("mode2", "mode3") and cfg.w_pose_distribution and len(bank) >= B:   # generated poses ~ inferred poses
-            pose_dist = sinkhorn_divergence(gen_pose.R, bank, blur=cfg.sinkhorn_blur)
+        if stage in ("mode2", "mode3") and cfg.w_pose_distribution and len(model.bank()) >= B:   # generated poses ~ inferred poses
+            pose_dist = sinkhorn_divergence(gen_pose.R, model.bank().clone(), blur=cfg.sinkhorn_blur)   # remember_poses writes the ring below
             c1 = c1 + cfg.w_pose_distribution * pose_dist
             losses.update(pose_distribution=pose_dist)
         losses.update(cycle1=c1, rotation_deg=torch.rad2deg((p1 * rot).sum(1)).mean(), rotation_nearest_deg=torch.rad2deg(rot.min(1).values).mean())
