@@ -13,12 +13,13 @@ from pytorch3d.ops import box3d_overlap
 __all__ = ['PARTLAB_TO_PASCAL3D', 'BOX_CORNER_SIGNS', 'geodesic_distance', 'random_rotations', 'quaternion_to_matrix',
            'matrix_to_quaternion', 'axis_angle_to_matrix', 'matrix_to_axis_angle', 'rotation_x', 'rotation_y',
            'rotation_z', 'wrap_angle', 'pascal3d_rotation', 'rotation_to_pascal3d', 'pascal3d_camera',
-           'viewpoint_to_pose', 'pose_to_viewpoint', 'intrinsic_matrix', 'pinhole', 'rigid_transform', 'invert_rigid',
-           'look_at', 'transform_points', 'project_points', 'project_to_screen', 'pixel_grid', 'rays_through',
-           'pixel_rays', 'to_pytorch3d_cameras', 'remove_pitch', 'rectified_extrinsics', 'box_corners',
-           'box_from_corners', 'points_in_boxes', 'convex_polygon_intersection_area', 'box_iou_bev', 'is_yaw_only',
-           'box_iou_3d_pytorch3d', 'box_iou_3d', 'kitti_alpha', 'kitti_from_box', 'box_from_kitti',
-           'corners_from_kitti', 'kitti_from_corners', 'kitti_label_line', 'parse_kitti_label_line']
+           'viewpoint_to_pose', 'pose_to_viewpoint', 'roll_pitch_yaw_to_matrix', 'matrix_to_roll_pitch_yaw',
+           'intrinsic_matrix', 'pinhole', 'rigid_transform', 'invert_rigid', 'look_at', 'transform_points',
+           'project_points', 'project_to_screen', 'pixel_grid', 'rays_through', 'pixel_rays', 'to_pytorch3d_cameras',
+           'remove_pitch', 'rectified_extrinsics', 'box_corners', 'box_from_corners', 'points_in_boxes',
+           'convex_polygon_intersection_area', 'box_iou_bev', 'is_yaw_only', 'box_iou_3d_pytorch3d', 'box_iou_3d',
+           'kitti_alpha', 'kitti_from_box', 'box_from_kitti', 'corners_from_kitti', 'kitti_from_corners',
+           'kitti_label_line', 'parse_kitti_label_line']
 
 # %% ../nbs/00_geometry.ipynb #2c6139d4
 def geodesic_distance(R1: torch.Tensor, R2: torch.Tensor) -> torch.Tensor:
@@ -126,6 +127,16 @@ def pose_to_viewpoint(R: torch.Tensor, t: torch.Tensor):
 # %% ../nbs/00_geometry.ipynb #b5e416e0
 PARTLAB_TO_PASCAL3D = torch.tensor([[-1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, -1.0, 0.0]])
 "Maps partlab object coordinates (x right, y down, z forward) to the Pascal3D+ CAD frame (z up, front = -y)."
+
+# %% ../nbs/00_geometry.ipynb #33546218
+def roll_pitch_yaw_to_matrix(angles: torch.Tensor) -> torch.Tensor:
+    "ApolloCar3D's `angles: (..., 3)` = (roll, pitch, yaw), radians -> `R = Rz(yaw) Ry(pitch) Rx(roll)`, `(..., 3, 3)`."
+    return rotation_z(angles[..., 2]) @ rotation_y(angles[..., 1]) @ rotation_x(angles[..., 0])
+
+def matrix_to_roll_pitch_yaw(R: torch.Tensor) -> torch.Tensor:
+    "The inverse of `roll_pitch_yaw_to_matrix`: `R: (..., 3, 3)` -> (roll, pitch, yaw) `(..., 3)`, pitch in [-pi/2, pi/2]."
+    pitch = torch.asin((-R[..., 2, 0]).clamp(-1, 1))
+    return torch.stack([torch.atan2(R[..., 2, 1], R[..., 2, 2]), pitch, torch.atan2(R[..., 1, 0], R[..., 0, 0])], -1)
 
 # %% ../nbs/00_geometry.ipynb #089b0f75
 def intrinsic_matrix(fx, fy, cx, cy) -> torch.Tensor:

@@ -181,7 +181,7 @@ def test_world_output_reads_and_checks(tmp):
     out = tmp/"world"
     write_world(out, seed=0, profile="quick", progress=False)
     folders = {"kitti360": "kitti360", "pascal3d": "pascal3d", "cus_coco": "cus_coco", "shapenet_genren": "genren", "records": "records",
-               "objectnet3d": "objectnet3d", "pix3d": "pix3d"}
+               "objectnet3d": "objectnet3d", "pix3d": "pix3d", "apollocar3d": "apollocar3d"}
     for name, sub in folders.items():
         assert (out/sub).is_dir(), sub
         assert check_dataset(name, out/sub) == [], name

@@ -14,7 +14,7 @@ __all__ = ['DATASET_NAMES', 'MANIFEST_KEYS', 'SAMPLERS', 'manifest_dir', 'load_m
            'check_layout', 'check_dataset', 'add_parser']
 
 # %% ../../nbs/04f_datasets_manifests.ipynb #d9b2a0ba
-DATASET_NAMES = ("kitti360", "pascal3d", "objectnet3d", "pix3d", "cub200", "shapenet_genren", "cus_coco", "records")
+DATASET_NAMES = ("kitti360", "pascal3d", "objectnet3d", "pix3d", "cub200", "shapenet_genren", "cus_coco", "records", "apollocar3d")
 MANIFEST_KEYS = ("name", "title", "papers", "source", "licence", "reader", "root", "facts", "layout")
 
 def manifest_dir() -> Path:
@@ -142,9 +142,18 @@ def _sample_cus(root: Path, manifest: dict, synthetic: bool, n: int, problems: l
             for i in _spread(list(range(len(ds))), n): ds[i]
         except DataError as e: problems.append(str(e))
 
+def _sample_apollocar3d(root: Path, manifest: dict, synthetic: bool, n: int, problems: list[str]) -> None:
+    from partlab.datasets.apollocar3d import ApolloCar3D
+    for split in sorted(p.parent.name for p in root.glob("*/car_poses")):
+        try:
+            ds = ApolloCar3D(root, split)
+            for i in _spread(list(range(len(ds))), n):
+                for car in ds[i]["cars"]: ds.model(car.name)
+        except DataError as e: problems.append(str(e))
+
 SAMPLERS = {"kitti360": _sample_kitti360, "pascal3d": _sample_posefromshape, "objectnet3d": _sample_posefromshape,
             "pix3d": _sample_posefromshape, "cub200": _sample_cub200, "shapenet_genren": _sample_genren,
-            "cus_coco": _sample_cus, "records": _sample_records}
+            "cus_coco": _sample_cus, "records": _sample_records, "apollocar3d": _sample_apollocar3d}
 
 # %% ../../nbs/04f_datasets_manifests.ipynb #66164100
 def check_dataset(name: str, root: str | os.PathLike, min_counts: dict[str, int] | None = None, samples: int = 3,

@@ -493,6 +493,12 @@ def _run_edit(args) -> int:
     sys.stdout.write(json.dumps({k: v for k, v in summary.items() if k != "edits"}) + "\n")
     return 0
 
+def _run_from_apollo(args) -> int:
+    from partlab.datasets.apollocar3d import to_cus_coco
+    summary = to_cus_coco(args.root, args.out, args.split, args.part_models, progress=not args.no_progress)
+    sys.stdout.write(json.dumps(summary) + "\n")
+    return 0
+
 def add_parser(sub) -> None:
     "`partlab editing edit`: 3D part guided editing of a CUS-style COCO file."
     group = command_group(sub, "editing", "3D part guided image editing and the state-aware detector (CVPR 2020)")
@@ -509,3 +515,10 @@ def add_parser(sub) -> None:
     p.add_argument("--config", default=None, help="JSON object of EditConfig settings overriding the profile")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_run_edit)
+    a = group.add_parser("from-apollo", help="ApolloCar3D's cars (CAD models, 6-DoF poses) as the CUS COCO file that `edit` reads")
+    a.add_argument("--root", required=True, help="ApolloCar3D's 3d_car_instance folder (car_models/, SPLIT/images, SPLIT/car_poses)")
+    a.add_argument("--split", default="sample_data", help="split folder under the root (default sample_data)")
+    a.add_argument("--part-models", default=None, help="folder of part models NAME.obj + NAME.json named as ApolloCar3D's models")
+    a.add_argument("--out", required=True, help="the COCO JSON to write (edit it with --images ROOT/SPLIT/images)")
+    a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a.set_defaults(run=_run_from_apollo)

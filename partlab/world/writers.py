@@ -20,13 +20,14 @@ from .scenes import (render_objects, render_packed, shade_faces, composite, rand
 
 # %% auto #0
 __all__ = ['PROFILES', 'KITTI_FOCAL', 'KITTI_CX', 'KITTI_CY', 'KITTI_WIDTH', 'CAR_SEMANTIC_ID', 'CAR_KITTI_ID', 'BOX_VERTICES',
-           'BOX_FACES', 'P3D_COLUMNS', 'PIX3D_CLASSES', 'BACK_SHADE', 'GENREN_EYE', 'GENREN_FOCAL', 'WORLD_PARTS',
-           'png_bytes', 'write_png', 'to_uint8', 'write_json', 'tensor_bytes', 'sample_surface', 'outer_surface',
-           'ply_bytes', 'random_views', 'mask_bbox', 'object_models', 'render_object_set', 'render_object_chunks',
-           'car_to_world', 'box_to_world', 'camera_poses', 'street_background', 'bboxes_xml', 'parked_cars',
-           'write_kitti360', 'box_corners_world', 'write_object_sets', 'write_pose_sets', 'rle', 'write_cus_coco',
-           'car_part_model', 'photo_appearance', 'write_edit_pairs', 'write_detector_sets', 'genren_pose',
-           'write_genren', 'world_config', 'write_world', 'add_parser']
+           'BOX_FACES', 'P3D_COLUMNS', 'PIX3D_CLASSES', 'BACK_SHADE', 'APOLLO_FLIP', 'GENREN_EYE', 'GENREN_FOCAL',
+           'WORLD_PARTS', 'png_bytes', 'write_png', 'to_uint8', 'write_json', 'tensor_bytes', 'sample_surface',
+           'outer_surface', 'ply_bytes', 'random_views', 'mask_bbox', 'object_models', 'render_object_set',
+           'render_object_chunks', 'car_to_world', 'box_to_world', 'camera_poses', 'street_background', 'bboxes_xml',
+           'parked_cars', 'write_kitti360', 'box_corners_world', 'write_object_sets', 'write_pose_sets', 'rle',
+           'write_cus_coco', 'car_part_model', 'photo_appearance', 'write_edit_pairs', 'write_detector_sets',
+           'apollo_part_model', 'apollo_angles', 'write_apollocar3d', 'genren_pose', 'write_genren', 'world_config',
+           'write_world', 'add_parser']
 
 # %% ../../nbs/03d_world_datasets.ipynb #e0248a42
 def png_bytes(img: np.ndarray) -> bytes:
@@ -83,12 +84,14 @@ PROFILES = {
                   n_car_models=3, texture_size=128, n_objects=24, coco_images=16, genren_images=16, genren_shapes=6, genren_points=2048,
                   pose_images=60, pose_models=3, pix3d_images=12,
                   edit_images=8, edit_library=6, edit_size=(192, 256),
-                  det_train_images=48, det_test_images=32, det_models=6),
+                  det_train_images=48, det_test_images=32, det_models=6,
+                  apollo_images=6, apollo_models=3),
     "full": dict(kitti_size=(376, 1408), kitti_frames=120, kitti_cars=30, kitti_sequences=2, object_size=(480, 640),
                  n_car_models=12, texture_size=256, n_objects=600, coco_images=500, genren_images=1000, genren_shapes=100, genren_points=4096,
                  pose_images=600, pose_models=10, pix3d_images=200,
                  edit_images=100, edit_library=20, edit_size=(480, 640),
-                 det_train_images=2000, det_test_images=500, det_models=20),
+                 det_train_images=2000, det_test_images=500, det_models=20,
+                 apollo_images=100, apollo_models=12),
 }
 KITTI_FOCAL, KITTI_CX, KITTI_CY, KITTI_WIDTH = 552.554261, 682.049453, 238.769549, 1408
 CAR_SEMANTIC_ID, CAR_KITTI_ID = 26, 13          # kitti360scripts labels: car id 26, kittiId 13
@@ -572,6 +575,69 @@ def write_detector_sets(out, seed: int, n_train: int, n_test: int, n_models: int
             "test": write_cus_coco(out / "test", seed * 3 + 103, test_cars, n_test, image_hw, progress, uncommon=0.5)}
     return {**sets, "models": n_models, "held_out_test_cars": True}
 
+# %% ../../nbs/03d_world_datasets.ipynb #f3c19584
+APOLLO_FLIP = torch.tensor([-1.0, -1.0, 1.0])   # the toolkit's load-time negation of x and y (a turn by pi about z)
+
+def apollo_part_model(car: CarModel, name: str) -> PartModel:
+    "The world car as a part model in ApolloCar3D's loaded frame (`APOLLO_FLIP` applied to vertices and hinges)."
+    m = car_part_model(car, name)
+    hinges = {p: Hinge(tuple((torch.tensor(h.point) * APOLLO_FLIP).tolist()), tuple((torch.tensor(h.axis) * APOLLO_FLIP).tolist()), h.range_deg)
+              for p, h in m.hinges.items()}
+    return PartModel(m.verts * APOLLO_FLIP, m.faces, m.face_parts, m.face_colors, m.part_names, hinges, m.back_shade, name)
+
+def apollo_angles(R: torch.Tensor) -> torch.Tensor:
+    """(roll, pitch, yaw) `(..., 3)` of `R (..., 3, 3)` on the branch with |roll| <= pi/2, as ApolloCar3D labels an upright
+    car (pitch, its heading, then spans the circle): `matrix_to_roll_pitch_yaw`'s angles, or (roll + pi, pi - pitch, yaw + pi)."""
+    from partlab.geometry import matrix_to_roll_pitch_yaw, wrap_angle
+    a = matrix_to_roll_pitch_yaw(R)
+    other = wrap_angle(torch.stack([a[..., 0] + math.pi, math.pi - a[..., 1], a[..., 2] + math.pi], -1))
+    return torch.where((a[..., :1].abs() > math.pi / 2), other, a)
+
+def write_apollocar3d(out, seed: int, n_images: int, n_models: int, image_hw, progress=None, max_cars: int = 3) -> dict:
+    "ApolloCar3D's layout under `out` (see above): models, part models, one split `sample_data`, the instance truth."
+    import pickle, cv2
+    from partlab.datasets.apollocar3d import apollo_facts, camera_intrinsics
+    out = Path(out)
+    g = torch.Generator().manual_seed(seed * 613 + 29)
+    names = apollo_facts()["car_models"][:n_models]
+    cars = [make_car(seed * 1009 + 1200 + k) for k in range(n_models)]
+    for name, car in zip(names, cars):
+        data = {"vertices": car.verts.double().numpy(), "faces": (car.faces + 1).int().numpy()}
+        atomic_write_bytes(out / "car_models" / f"{name}.pkl", pickle.dumps(data, protocol=2))
+        write_part_model(out / "part_models" / f"{name}.obj", apollo_part_model(car, name))
+    H, W = image_hw
+    split, image_names = out / "sample_data", []
+    for b in range(n_images):
+        name = f"180116_{53947113 + 1000 * b:09d}_Camera_5"
+        K = camera_intrinsics(name, image_hw)
+        n = 1 + int(torch.randint(max_cars, (), generator=g))
+        which = torch.randint(n_models, (n,), generator=g)
+        depth = 7.0 + 5.0 * torch.arange(n) + 3 * torch.rand(n, generator=g)
+        R, t = viewpoint_to_pose(torch.rand(n, generator=g) * 360, 3 + 9 * torch.rand(n, generator=g), torch.zeros(n), depth)
+        lateral = (torch.arange(n) + torch.randint(n, (), generator=g)) % n
+        t[:, 0] = (((lateral + 0.5) / n - 0.5) * 0.7 * W + (K[0, 2] - W / 2)) / K[0, 0] * depth
+        t[:, 1] = ((torch.rand(n, generator=g) - 0.3) * 0.1 * H) / K[1, 1] * depth
+        models = [cars[k] for k in which.tolist()]
+        verts = [m.verts @ R[j].T + t[j] for j, m in enumerate(models)]
+        offsets = torch.tensor([0] + [len(v) for v in verts[:-1]]).cumsum(0)
+        per_face = lambda values: torch.cat([torch.full((len(m.faces),), int(values[j])) for j, m in enumerate(models)])
+        rend = render_packed(torch.cat(verts), torch.cat([m.faces + offsets[j] for j, m in enumerate(models)]), per_face(torch.zeros(n)),
+                             torch.cat([m.face_colors for m in models]), torch.cat([m.face_labels for m in models]),
+                             per_face(torch.arange(n) + 1), K[None], random_backgrounds(1, H, W, g))
+        ok, jpg = cv2.imencode(".jpg", to_uint8(rend.rgb[0])[..., ::-1].copy(), [cv2.IMWRITE_JPEG_QUALITY, 95])
+        atomic_write_bytes(split / "images" / f"{name}.jpg", jpg.tobytes())
+        write_png(out / "truth" / "instances" / f"{name}.png", rend.instance[0].numpy().astype(np.uint8))
+        poses = apollo_angles(R.double() * APOLLO_FLIP.double())                     # R_world diag(-1, -1, 1): columns negated
+        labels = [{"car_id": int(k), "pose": [float(x) for x in poses[j].tolist()] + [float(x) for x in t[j].double().tolist()],
+                   "area": int((rend.instance[0] == j + 1).sum()), "visible_rate": 1.0} for j, k in enumerate(which.tolist())]
+        atomic_write_text(split / "car_poses" / f"{name}.json", json.dumps(labels, indent=4))
+        image_names.append(name)
+        if progress is not None: progress.update(1)
+    n_val = max(1, n_images // 5)
+    atomic_write_text(split / "split" / "train.txt", "".join(f"{x}.jpg\n" for x in image_names[n_val:]))
+    atomic_write_text(split / "split" / "val.txt", "".join(f"{x}.jpg\n" for x in image_names[:n_val]))
+    return {"images": n_images, "models": list(names), "split": "sample_data", "truth": "apollocar3d/truth/instances"}
+
 # %% ../../nbs/03d_world_datasets.ipynb #e915c9fb
 GENREN_EYE = 4.0        # GenRen camera: the object's frame sits GENREN_EYE ahead of the camera (unit-sphere shapes) ...
 GENREN_FOCAL = 1.2      # ... seen with focal GENREN_FOCAL * image width and the principal point at the image centre
@@ -622,9 +688,10 @@ def _hash_tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file() and p.name != "world.json"}
 
-WORLD_PARTS = ("kitti360", "objects", "cus_coco", "genren", "pose_sets", "editing", "editing_detector")   # objects: pascal3d/ and records/ (one set of renders);
+WORLD_PARTS = ("kitti360", "objects", "cus_coco", "genren", "pose_sets", "editing", "editing_detector", "apollocar3d")   # objects: pascal3d/ and records/ (one set of renders);
 # pose_sets: objectnet3d/ and pix3d/ (the fourteen categories); editing: closed cars, their part models, opened truths;
-# editing_detector: the state-aware detector's training (common / uncommon) and held-out test sets
+# editing_detector: the state-aware detector's training (common / uncommon) and held-out test sets;
+# apollocar3d: ApolloCar3D's layout (CAD models, 6-DoF poses, street photos) with the part models and instance truth
 
 def world_config(profile: str, overrides: dict | None = None) -> dict:
     "The sizes of `profile` with `overrides` (names of PROFILES' keys, values of the same kind) checked once."
@@ -665,7 +732,7 @@ def _write_world(out, seed: int, profile: str, progress: bool, cfg: dict, parts:
     sizes = {"kitti360": cfg["kitti_frames"] * cfg["kitti_sequences"], "objects": len(models) * cfg["n_objects"],
              "cus_coco": cfg["coco_images"], "genren": 2 * cfg["genren_images"],
              "pose_sets": len(CATEGORY_MAKERS) * cfg["pose_images"] + 5 * cfg["pix3d_images"], "editing": cfg["edit_images"],
-             "editing_detector": 2 * cfg["det_train_images"] + cfg["det_test_images"]}
+             "editing_detector": 2 * cfg["det_train_images"] + cfg["det_test_images"], "apollocar3d": cfg["apollo_images"]}
     bar = tqdm(total=sum(sizes[p] for p in parts), desc="partlab world", disable=not progress)
     world = {"synthetic": True, "seed": seed, "profile": profile, "config": cfg, "parts": list(parts), "car_parts": list(CAR_PARTS),
              "airplane_parts": list(AIRPLANE_PARTS), "movable_parts": list(MOVABLE_PARTS)}
@@ -701,6 +768,9 @@ def _write_world(out, seed: int, profile: str, progress: bool, cfg: dict, parts:
     if "editing_detector" in parts:
         world["editing_detector"] = {"root": "editing_detector", **write_detector_sets(out / "editing_detector", seed, cfg["det_train_images"],
                                      cfg["det_test_images"], cfg["det_models"], cfg["edit_size"], bar)}
+    if "apollocar3d" in parts:
+        world["apollocar3d"] = {"root": "apollocar3d", **write_apollocar3d(out / "apollocar3d", seed, cfg["apollo_images"], cfg["apollo_models"],
+                                (271, 338), bar)}
     bar.close()
     files = _hash_tree(out)
     world["files"] = len(files)
