@@ -107,6 +107,32 @@ def test_parts_angles_library_and_resume(world, tmp_path, capsys):
     assert all(len(e["tried"]) == 6 and all("hidden" in t["reason"] for t in e["tried"]) for e in log)
     assert not (tmp_path / "hidden" / "images").exists()
 
+def test_lights_switch_the_edited_cars_lamps_on(world, tmp_path, capsys):
+    "--lights: the edited car's lamps lit on top of the part edit, light_states after the six states; a bad name exits 2."
+    from PIL import Image
+    from partlab.datasets.coco_cus import load_cus
+    plain, lit = tmp_path / "plain", tmp_path / "lit"
+    base = ["editing", "edit", "--coco", world / "common" / "annotations.json", "--no-progress", "--parts", "door_front_left,door_front_right"]
+    assert here(capsys, *base, "--out", plain)[0] == 0
+    status, stdout, err = here(capsys, *base, "--out", lit, "--lights", "headlight,taillight")
+    assert status == 0, err
+    coco = json.loads((lit / "cus_editing_data.json").read_text())
+    firsts = [a for a in coco["annotations"] if "edit" in a]
+    assert firsts and all(len(a["states"]) == 6 and len(a["light_states"]) == 2 for a in firsts)
+    truth = load_cus(world / "truth_lights" / "annotations.json")
+    shown = {a["image_id"]: a["light_states"] for a in truth.coco.anns.values()}
+    log = {e["file_name"]: e for e in json.loads((lit / "edits.json").read_text())["edits"] if "file_name" in e}
+    brighter = 0
+    for name, e in log.items():
+        assert e["light_states"] == shown[e["image_id"]] or sum(e["light_states"]) <= sum(shown[e["image_id"]])  # an open door may hide a lamp
+        a = np.asarray(Image.open(plain / "images" / name.replace("_lit", "")), int)
+        b = np.asarray(Image.open(lit / "images" / name), int)
+        if any(e["light_states"]): brighter += int((b - a).sum() > 0 and ((b - a) >= 0).all())
+        else: assert (a == b).all()
+    assert brighter >= 1
+    assert here(capsys, *base, "--out", tmp_path / "bad", "--lights", "foglight")[0] == 2
+    assert not (tmp_path / "bad").exists()
+
 def _copy(world, tmp_path, name) -> Path:
     d = tmp_path / name
     shutil.copytree(world, d)

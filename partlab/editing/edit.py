@@ -21,10 +21,11 @@ from ..datasets.part_models import PartModel, read_part_model
 from ..datasets.coco_cus import load_cus, write_cus, segmentation_mask, CUS_CATEGORIES, STATE_NAMES
 
 # %% auto #0
-__all__ = ['STATE_PARTS', 'EditConfig', 'open_parts', 'angles_for', 'Fragments', 'pixel_points', 'rasterize_packed', 'sh_basis',
-           'fit_lighting', 'shade', 'Car', 'Scene', 'pack_scene', 'Edit', 'recolor_materials', 'edit_car',
-           'mask_polygons', 'mask_bbox_xywh', 'silhouette_ious', 'choose_model', 'car_from_annotation', 'ModelSource',
-           'edit_dataset', 'fidelity', 'add_parser']
+__all__ = ['STATE_PARTS', 'LIGHT_PARTS', 'LAMP_COLORS', 'EditConfig', 'open_parts', 'angles_for', 'Fragments', 'pixel_points',
+           'rasterize_packed', 'sh_basis', 'fit_lighting', 'shade', 'Car', 'Scene', 'pack_scene', 'Edit',
+           'recolor_materials', 'edit_car', 'lamp_glow', 'light_car', 'mask_polygons', 'mask_bbox_xywh',
+           'silhouette_ious', 'choose_model', 'car_from_annotation', 'ModelSource', 'edit_dataset', 'fidelity',
+           'add_parser']
 
 # %% ../../nbs/20_editing.ipynb #b03c9b5f
 STATE_PARTS = ("bonnet", "trunk", "door_front_left", "door_front_right", "door_back_left", "door_back_right")
@@ -45,6 +46,9 @@ class EditConfig(Profile):
     inpaint_radius: int = 3         # cv2.inpaint radius for pixels the car vacated and nothing covers
     recolor: bool = True            # re-estimate the model's materials from the image (partlab's addition)
     min_material_pixels: int = 30   # a material seen on fewer pixels keeps the model's colour
+    lamp_glow: float = 0.5          # a lit lamp's halo: weight ...
+    lamp_spread: float = 0.4        # ... and width, sigma = lamp_spread x sqrt(the lamp's pixels)
+    min_lamp_pixels: int = 3        # a lamp seen on fewer pixels is hidden: not lit, its flag 0
 
 EditConfig.PROFILES = {"quick": EditConfig(), "full": EditConfig()}
 
@@ -283,6 +287,46 @@ def edit_car(image: np.ndarray, cars: list, target: int, part: str, angle_deg: f
     occl = (car1 == target) & (car0 >= 0) & (car0 != target)
     return Edit(out, mask.numpy(), (part1 == pid).numpy(), changed.numpy(), occl.numpy(), stats)
 
+# %% ../../nbs/20_editing.ipynb #826f91e1
+LIGHT_PARTS = ("headlight", "taillight")
+"The lamp groups a light edit switches on, in the order of `light_states`."
+LAMP_COLORS = {"headlight": (1.0, 0.96, 0.86), "taillight": (0.98, 0.14, 0.08)}
+
+def lamp_glow(mask: np.ndarray, sigma: float) -> torch.Tensor:
+    "A Gaussian halo `(H, W)` of the boolean lamp `mask (H, W)` (OpenCV's blur, `sigma` in pixels)."
+    import cv2
+    return torch.from_numpy(cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma))
+
+def light_car(image: np.ndarray, cars: list, target: int, lights: tuple, cfg: EditConfig,
+              verts_target: torch.Tensor | None = None, car_mask: np.ndarray | None = None) -> Edit:
+    """Switch on the `lights` (of LIGHT_PARTS) of car `target` of `image (H, W, 3) uint8`; `verts_target (V, 3)`: the car's
+    vertices when a part was opened first. -> Edit (part_mask: the lit lamps' pixels; stats: light_states)."""
+    H, W = image.shape[:2]
+    car = cars[target]
+    missing = [n for n in lights if n not in car.model.part_names]
+    if missing: return Edit(None, None, None, None, None, {}, f"the model has no {' or '.join(missing)} group")
+    scene = pack_scene(cars, target, verts_target)
+    fr = rasterize_packed(scene.verts, scene.faces, torch.zeros(len(scene.faces), dtype=torch.long), car.K[None], H, W)
+    f = fr.pix_to_face[0]
+    owner = torch.where(f >= 0, scene.face_car[f.clamp(min=0)], -1)
+    part = torch.where(owner == target, scene.face_part[f.clamp(min=0)], -1)
+    img = torch.from_numpy(image).float() / 255
+    out, lit, states = img.clone(), np.zeros((H, W), bool), []
+    for name in LIGHT_PARTS:
+        m = (part == car.model.part_id(name)) if name in lights else torch.zeros(H, W, dtype=torch.bool)
+        n = int(m.sum())
+        states.append(int(n >= cfg.min_lamp_pixels))
+        if not states[-1]: continue
+        c = torch.tensor(LAMP_COLORS[name])
+        out = torch.where(m[..., None], 1 - (1 - out) * (1 - c), out)
+        out = out + cfg.lamp_glow * lamp_glow(m.numpy(), cfg.lamp_spread * math.sqrt(n))[..., None] * c
+        lit |= m.numpy()
+    if not any(states): return Edit(None, None, None, None, None, {"lamp_pixels": 0}, "the lamps are hidden")
+    u8 = (out.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    changed = (u8 != image).any(-1)
+    mask = car_mask if car_mask is not None else (owner == target).numpy()
+    return Edit(u8, mask, lit, changed, np.zeros((H, W), bool), {"lamp_pixels": int(lit.sum()), "light_states": states})
+
 # %% ../../nbs/20_editing.ipynb #6b5e459c
 def mask_polygons(mask: np.ndarray) -> list:
     "COCO polygons `[[x1, y1, x2, y2, ...], ...]` of the outer contours of a boolean `mask (H, W)`."
@@ -388,10 +432,11 @@ def _edited_annotations(ds, image_id: int, target: dict, e: Edit, part: str, ang
 # %% ../../nbs/20_editing.ipynb #63ef17b2
 def edit_dataset(coco: str | os.PathLike, images: str | os.PathLike | None, out: str | os.PathLike, cfg: EditConfig,
                  seed: int = 0, angles: dict | None = None, requests: list | None = None, library=None, model=None,
-                 progress: bool = True) -> dict:
+                 progress: bool = True, lights: tuple = ()) -> dict:
     """Edit a CUS-style COCO file (see above). `angles`: {part: degrees} instead of sampled ones; `requests`: explicit
     edits `[{"image_id", "annotation_id", "part", "angle_deg"}]` instead of one per image; `library` / `model`: the
-    model source (default: each annotation's own model). -> summary (also in OUT/edits.json)."""
+    model source (default: each annotation's own model); `lights`: lamps of LIGHT_PARTS switched on too, on the edited car
+(its `light_states`). -> summary (also in OUT/edits.json)."""
     from tqdm.auto import tqdm
     ds = load_cus(coco, images)
     out = check_writable(out)
@@ -425,7 +470,7 @@ def edit_dataset(coco: str | os.PathLike, images: str | os.PathLike | None, out:
         entry = {"image_id": image_id, "annotation_id": r["annotation_id"], "tried": []}
         image = read_image(ds.image_path(image_id))
         for part in parts:
-            name = f"{image_id:06d}_{part}"
+            name = f"{image_id:06d}_{part}" + ("_lit" if lights else "")
             record = out / "records" / f"{name}.json"
             if record.is_file():                                                    # resume: made before
                 entry.update(json.loads(record.read_text())["entry"]); made += 1; break
@@ -435,8 +480,15 @@ def edit_dataset(coco: str | os.PathLike, images: str | os.PathLike | None, out:
             e = edit_car(image, cars, target, part, float(angle or 0.0), cfg, masks[r["annotation_id"]])
             if e.reason:
                 entry["tried"].append({"part": part, "reason": e.reason}); continue
+            light_states = None
+            if lights:                                                               # the lamps on, on the opened car
+                el = light_car(e.image, cars, target, lights, cfg, open_parts(m, angles_for(m, part, float(angle)))[0], e.car_mask)
+                light_states = el.stats.get("light_states", [0] * len(LIGHT_PARTS))
+                if el.reason is None: e = e._replace(image=el.image, changed=e.changed | el.changed)
+                entry["light_states"] = light_states
             write_png(out / "images" / f"{name}.png", e.image)
             new = _edited_annotations(ds, image_id, cars[target].annotation, e, part, float(angle), m, chosen[r["annotation_id"]][1])
+            if light_states is not None: new[0]["light_states"] = light_states
             entry.update({"part": part, "angle_deg": round(float(angle), 4), "file_name": f"{name}.png", "stats": e.stats, "model": m.name})
             atomic_write_json(record, {"entry": entry, "annotations": new, "height": H, "width": W})
             made += 1
@@ -488,8 +540,10 @@ def _run_edit(args) -> int:
         if len(values) != len(parts): raise UsageError(f"--angles: {len(values)} angles for {len(parts)} parts")
         angles = dict(zip(parts, values))
     if args.library and args.model: raise UsageError("give --library DIR or --model FILE, not both")
+    lights = tuple(x for x in (args.lights or "").split(",") if x)
+    if set(lights) - set(LIGHT_PARTS): raise UsageError(f"--lights wants some of {','.join(LIGHT_PARTS)}, not {args.lights!r}")
     summary = edit_dataset(args.coco, args.images, args.out, cfg, args.seed, angles=angles, library=args.library,
-                           model=args.model, progress=not args.no_progress)
+                           model=args.model, progress=not args.no_progress, lights=lights)
     sys.stdout.write(json.dumps({k: v for k, v in summary.items() if k != "edits"}) + "\n")
     return 0
 
@@ -510,6 +564,7 @@ def add_parser(sub) -> None:
     p.add_argument("--angles", default=None, help="opening angles in degrees, one for all parts or one per --parts entry (default: drawn from each part's range)")
     p.add_argument("--library", default=None, help="folder of part models: use the best-fitting one (silhouette IoU) per car")
     p.add_argument("--model", default=None, help="one part model (.obj with .mtl and hinge .json) for every car")
+    p.add_argument("--lights", default=None, help=f"also switch on the edited car's lamps: some of {','.join(LIGHT_PARTS)} (light_states after the six states)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--profile", default="quick", choices=list(EditConfig.PROFILES))
     p.add_argument("--config", default=None, help="JSON object of EditConfig settings overriding the profile")

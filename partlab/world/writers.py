@@ -20,14 +20,14 @@ from .scenes import (render_objects, render_packed, shade_faces, composite, rand
 
 # %% auto #0
 __all__ = ['PROFILES', 'KITTI_FOCAL', 'KITTI_CX', 'KITTI_CY', 'KITTI_WIDTH', 'CAR_SEMANTIC_ID', 'CAR_KITTI_ID', 'BOX_VERTICES',
-           'BOX_FACES', 'P3D_COLUMNS', 'PIX3D_CLASSES', 'BACK_SHADE', 'APOLLO_FLIP', 'GENREN_EYE', 'GENREN_FOCAL',
-           'WORLD_PARTS', 'png_bytes', 'write_png', 'to_uint8', 'write_json', 'tensor_bytes', 'sample_surface',
-           'outer_surface', 'ply_bytes', 'random_views', 'mask_bbox', 'object_models', 'render_object_set',
-           'render_object_chunks', 'car_to_world', 'box_to_world', 'camera_poses', 'street_background', 'bboxes_xml',
-           'parked_cars', 'write_kitti360', 'box_corners_world', 'write_object_sets', 'write_pose_sets', 'rle',
-           'write_cus_coco', 'car_part_model', 'photo_appearance', 'write_edit_pairs', 'write_detector_sets',
-           'apollo_part_model', 'apollo_angles', 'write_apollocar3d', 'genren_pose', 'write_genren', 'world_config',
-           'write_world', 'add_parser']
+           'BOX_FACES', 'P3D_COLUMNS', 'PIX3D_CLASSES', 'BACK_SHADE', 'LAMP_EMISSION', 'APOLLO_FLIP', 'GENREN_EYE',
+           'GENREN_FOCAL', 'WORLD_PARTS', 'png_bytes', 'write_png', 'to_uint8', 'write_json', 'tensor_bytes',
+           'sample_surface', 'outer_surface', 'ply_bytes', 'random_views', 'mask_bbox', 'object_models',
+           'render_object_set', 'render_object_chunks', 'car_to_world', 'box_to_world', 'camera_poses',
+           'street_background', 'bboxes_xml', 'parked_cars', 'write_kitti360', 'box_corners_world', 'write_object_sets',
+           'write_pose_sets', 'rle', 'write_cus_coco', 'car_part_model', 'photo_appearance', 'lamps_on',
+           'write_edit_pairs', 'write_detector_sets', 'apollo_part_model', 'apollo_angles', 'write_apollocar3d',
+           'genren_pose', 'write_genren', 'world_config', 'write_world', 'add_parser']
 
 # %% ../../nbs/03d_world_datasets.ipynb #e0248a42
 def png_bytes(img: np.ndarray) -> bytes:
@@ -507,6 +507,23 @@ def photo_appearance(car: CarModel, g: torch.Generator) -> CarModel:
                     car.opening_range, car.dims, car.paint, car.seed)
 
 # %% ../../nbs/03d_world_datasets.ipynb #5aaf811f
+LAMP_EMISSION = {"headlight": (1.0, 0.98, 0.9), "taillight": (1.0, 0.1, 0.06)}   # the lit lamps' colours
+
+def lamps_on(rgb: torch.Tensor, part: torch.Tensor, glow: float = 0.6, spread: float = 0.5) -> torch.Tensor:
+    """Renders `rgb (B, H, W, 3)` with their CAR_PARTS ids `part (B, H, W)` -> the same with head and tail lamps lit:
+    a lamp's pixels emit its colour whatever the lighting, and a Gaussian halo of that light (sigma = `spread` x the
+    square root of the lamp's pixel count) adds `glow` times it around them."""
+    import cv2
+    out = rgb.clone()
+    for name, c in LAMP_EMISSION.items():
+        m = part == CAR_PART_ID[name]
+        c = torch.tensor(c)
+        out = torch.where(m[..., None], c, out)
+        for b in m.flatten(1).any(1).nonzero()[:, 0].tolist():                  # cv2's blur: an image at a time
+            halo = cv2.GaussianBlur(m[b].float().numpy(), (0, 0), spread * math.sqrt(float(m[b].sum())))
+            out[b] = out[b] + glow * torch.from_numpy(halo)[..., None] * c
+    return out.clamp(0, 1)
+
 def _edit_annotation(ann_id: int, image_id: int, visible: torch.Tensor, part_mask: torch.Tensor, states: list, K, R, t, model: str) -> dict:
     x1, y1, x2, y2 = mask_bbox(visible)
     return {"id": ann_id, "image_id": image_id, "category_id": 2 if any(states) else 1, "bbox": [x1, y1, x2 - x1 + 1, y2 - y1 + 1],
@@ -527,7 +544,7 @@ def write_edit_pairs(out, seed: int, n_images: int, n_library: int, image_hw, pr
     R, t = viewpoint_to_pose(azimuth, view["elevation"], view["inplane"], view["distance"])   # azimuths stratified: every side seen
     fractions = 0.6 + 0.4 * torch.rand(n_images, 6, generator=g)
     backgrounds = random_backgrounds(n_images, *image_hw, g)
-    common, truth, t_anns, t_imgs = [], [], [], []
+    common, truth, t_anns, t_imgs, l_anns = [], [], [], [], []
     movable = torch.tensor([CAR_PART_ID[p] for p in MOVABLE_PARTS])
     for o in range(0, n_images, chunk):
         idx = list(range(o, min(n_images, o + chunk)))
@@ -537,6 +554,16 @@ def write_edit_pairs(out, seed: int, n_images: int, n_library: int, image_hw, pr
             write_png(out / "common" / "images" / f"{i + 1:06d}.png", rgb[j])
             common.append(_edit_annotation(i + 1, i + 1, closed.instance[j] > 0, torch.zeros_like(closed.part[j], dtype=torch.bool),
                                            [0] * 6, K[i], R[i], t[i], f"../models/car_{i:03d}"))
+        # the lamps-on truths: the closed car with its head and tail lamps lit
+        lit = to_uint8(lamps_on(closed.rgb, closed.part))
+        for j, i in enumerate(idx):
+            write_png(out / "truth_lights" / "images" / f"{i + 1:06d}.png", lit[j])
+            on = [int(((closed.part[j] == CAR_PART_ID[n]) & (closed.instance[j] > 0)).any()) for n in LAMP_EMISSION]
+            a = _edit_annotation(i + 1, i + 1, closed.instance[j] > 0, torch.isin(closed.part[j], torch.tensor([CAR_PART_ID[n] for n in LAMP_EMISSION])),
+                                 [0] * 6, K[i], R[i], t[i], f"../models/car_{i:03d}")
+            a["light_states"] = on
+            a["edit"] = {"image_id": i + 1, "annotation_id": i + 1, "lights": list(LAMP_EMISSION)}
+            l_anns.append(a)
         # the truths: every image x every movable part, that part alone opened
         rep = torch.tensor(idx).repeat_interleave(6)
         k_part = torch.arange(6).repeat(len(idx))
@@ -560,8 +587,9 @@ def write_edit_pairs(out, seed: int, n_images: int, n_library: int, image_hw, pr
     images = [{"id": i + 1, "file_name": f"{i + 1:06d}.png", "height": image_hw[0], "width": image_hw[1]} for i in range(n_images)]
     write_cus(out / "common" / "annotations.json", images, common, CUS_CATEGORIES)
     write_cus(out / "truth" / "annotations.json", t_imgs, t_anns, CUS_CATEGORIES)
+    write_cus(out / "truth_lights" / "annotations.json", images, l_anns, CUS_CATEGORIES)
     return {"images": n_images, "truths": len(t_anns), "library": n_library, "movable_parts": list(MOVABLE_PARTS),
-            "common": "editing/common/annotations.json", "truth": "editing/truth/annotations.json", "models": "editing/models", "library_dir": "editing/library"}
+            "common": "editing/common/annotations.json", "truth": "editing/truth/annotations.json", "truth_lights": "editing/truth_lights/annotations.json", "models": "editing/models", "library_dir": "editing/library"}
 
 # %% ../../nbs/03d_world_datasets.ipynb #f07bc886
 def write_detector_sets(out, seed: int, n_train: int, n_test: int, n_models: int, image_hw, progress=None) -> dict:
