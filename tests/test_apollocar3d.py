@@ -1,11 +1,10 @@
 """ApolloCar3D (partlab.datasets.apollocar3d): the world's layout passes `partlab data check`, converts into the editing
 chapter's COCO records and is edited from the command line; bad files are one clear error each; and, where a checkout of
 the toolkit (ApolloScapeAuto/dataset-api) is given, its own projection of the world's labels lands where partlab's does."""
-import json, math, os, pickle, sys
+import json, os, pickle, sys
 from pathlib import Path
 import numpy as np
 import pytest
-import torch
 from conftest import run_partlab
 from partlab.io import DataError
 from partlab.datasets.apollocar3d import ApolloCar3D, apollo_facts, to_cus_coco
