@@ -679,12 +679,13 @@ def genren_pose(R: torch.Tensor, t: torch.Tensor, K: torch.Tensor, scale: torch.
     return torch.cat([tn[:, :2] + off, tn[:, 2:] - GENREN_EYE], -1)
 
 def write_genren(out, seed: int, category: str, n_images: int, n_shapes: int, n_points: int, progress=None) -> dict:
-    """GenRen images/ and shapes/ folders for `category` ('car' or 'airplane') under `out`, and beside them (never read by
+    """GenRen images/ and shapes/ folders for `category` ('car': the world's cars; 'airplane': procedural aeroplanes) under `out`, and beside them (never read by
     training) truth.json: for each image the shape it shows (None when that model is not in shapes/) and its pose in the
     GenRen camera (`genren_pose`)."""
     out = Path(out)
     g = torch.Generator().manual_seed(seed * 53 + (1 if category == "car" else 2))
-    pool = ([make_car(seed * 7 + 500_000 + k) for k in range(max(n_shapes, 4))] if category == "car" else [load_airplane()])
+    pool = ([make_car(seed * 7 + 500_000 + k) for k in range(max(n_shapes, 4))] if category == "car"
+            else category_models("aeroplane", max(n_shapes, 4), seed * 7 + 11))          # ShapeNet-like: many airplanes
     surfaces = [outer_surface(m) for m in pool]
     scale = torch.stack([v.norm(dim=-1).max() for v, _ in surfaces])           # each model's farthest surface point -> 1
     elev = (0.0, 40.0) if category == "car" else (-20.0, 50.0)
