@@ -19,7 +19,7 @@ from .io import DataError, atomic_path
 __all__ = ['MESH_SUFFIXES', 'TEMPLATES', 'load_mesh', 'save_mesh', 'spherical_uv', 'uv_sphere', 'sample_uv_map', 'uv_directions',
            'radial_hits', 'icosphere', 'icosa_sphere', 'vertex_normals', 'face_normals', 'vertex_frames',
            'apply_displacement', 'corner_normals', 'mirror_index', 'symmetrize', 'mesh_edges', 'face_adjacency',
-           'is_watertight', 'register_template']
+           'is_watertight', 'join_meshes', 'register_template']
 
 # %% ../nbs/01_meshes.ipynb #8284d22e
 MESH_SUFFIXES = (".obj", ".ply")
@@ -261,6 +261,16 @@ def is_watertight(faces: torch.Tensor) -> bool:
     if faces.shape[0] == 0: return False
     _, counts = mesh_edges(faces)
     return bool((counts == 2).all())
+
+# %% ../nbs/01_meshes.ipynb #b57825fb
+def join_meshes(verts: list, faces: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Meshes `verts[i] (V_i, 3)`, `faces[i] (F_i, 3)` as one: -> `verts (sum V_i, 3)`, `faces (sum F_i, 3)`, `owner (sum F_i,)` (the mesh index)."
+    n_verts = torch.tensor([len(v) for v in verts], dtype=torch.long)
+    n_faces = torch.tensor([len(f) for f in faces], dtype=torch.long)
+    owner = torch.repeat_interleave(torch.arange(len(faces)), n_faces)
+    shift = (n_verts.cumsum(0) - n_verts)[owner]
+    return torch.cat(verts), torch.cat(faces).long() + shift[:, None].to(faces[0].device), owner.to(faces[0].device)
+
 
 # %% ../nbs/01_meshes.ipynb #9fbf5d32
 TEMPLATES: dict[str, tuple] = {}

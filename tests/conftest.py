@@ -32,6 +32,12 @@ def kill_when_logged(args, out: Path, lines: int, timeout: float = 300) -> int:
     proc.send_signal(signal.SIGKILL); proc.wait()
     return len(log.read_text().splitlines())
 
+def copy_tree(src: Path, dst: Path) -> Path:
+    "A copy of the folder `src` at `dst` (a test damages the copy, never the shared fixture) -> `dst`."
+    import shutil
+    shutil.copytree(src, dst)
+    return dst
+
 def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
     "A notebook with a `parameters` cell followed by code cells."
     nb = nbformat.v4.new_notebook()

@@ -5,7 +5,7 @@ import json, os, pickle, sys
 from pathlib import Path
 import numpy as np
 import pytest
-from conftest import run_partlab
+from conftest import copy_tree, run_partlab
 from partlab.io import DataError
 from partlab.datasets.apollocar3d import ApolloCar3D, apollo_facts, to_cus_coco
 
@@ -47,17 +47,12 @@ def test_data_check_convert_and_edit_from_the_command_line(apollo, tmp_path):
     firsts = [a for a in data["annotations"] if "edit" in a]
     assert len(firsts) == edited["made"] and all(a["category_id"] == 2 and sum(a["states"]) == 1 for a in firsts)
 
-def _copy(apollo: Path, dst: Path) -> Path:
-    import shutil
-    shutil.copytree(apollo, dst)
-    return dst
-
 @pytest.mark.parametrize("what, expect", [   # the first from the command line
     ("pose5", "pose wants six finite numbers"), ("car_id", "car_id 99 is not one of the 79 models"),
     ("faces0", "face indices must be 1-based"), ("code", "is not allowed in a car model file"),
     ("camera", "names no camera"), ("image", "image is missing on disk")])
 def test_bad_input_is_one_clear_error_and_writes_nothing(apollo, tmp_path, what, expect):
-    root = _copy(apollo, tmp_path / "a")
+    root = copy_tree(apollo, tmp_path / "a")
     name = sorted((root / "sample_data/car_poses").glob("*.json"))[1].stem
     poses = root / "sample_data/car_poses" / f"{name}.json"
     model = root / "car_models" / f"{apollo_facts()['car_models'][json.loads(poses.read_text())[0]['car_id']]}.pkl"

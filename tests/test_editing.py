@@ -1,11 +1,10 @@
 """3D part guided editing as a user runs it (partlab editing edit): the COCO file it writes is read by pycocotools,
 torchvision's CocoDetection and partlab's reader; the model sources (oracle, library, one file); resume; bad input is
 one clear error naming the file, with nothing edited."""
-import json, shutil
-from pathlib import Path
+import json
 import numpy as np
 import pytest
-from conftest import run_partlab
+from conftest import copy_tree, run_partlab
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
@@ -35,7 +34,6 @@ def test_the_coco_file_is_read_by_pycocotools_torchvision_and_partlab(edited):
     assert summary["made"] >= 2 and summary["model_source"] == "oracle", summary
     coco_path = out / "cus_editing_data.json"
     from pycocotools.coco import COCO
-    from pycocotools import mask as mask_utils
     coco = COCO(str(coco_path))
     from torchvision.datasets import CocoDetection
     tv = CocoDetection(str(out / "images"), str(coco_path))
@@ -133,11 +131,6 @@ def test_lights_switch_the_edited_cars_lamps_on(world, tmp_path, capsys):
     assert here(capsys, *base, "--out", tmp_path / "bad", "--lights", "foglight")[0] == 2
     assert not (tmp_path / "bad").exists()
 
-def _copy(world, tmp_path, name) -> Path:
-    d = tmp_path / name
-    shutil.copytree(world, d)
-    return d
-
 @pytest.mark.parametrize("damage, message", [
     ("no_pose", "annotations.json: annotation id 2: the car has no pose"),
     ("no_hinges", "car_001.json: hinge metadata is missing"),
@@ -146,7 +139,7 @@ def _copy(world, tmp_path, name) -> Path:
     ("bad_part", "--parts: unknown part(s) sunroof"),
 ])
 def test_bad_input_is_one_clear_error_and_nothing_is_edited(world, tmp_path, capsys, damage, message):
-    d = _copy(world, tmp_path, damage)
+    d = copy_tree(world, tmp_path / damage)
     ann = d / "common" / "annotations.json"
     data = json.loads(ann.read_text())
     extra = []
@@ -161,7 +154,7 @@ def test_bad_input_is_one_clear_error_and_nothing_is_edited(world, tmp_path, cap
     assert not (tmp_path / "out" / "images").exists() and not (tmp_path / "out" / "cus_editing_data.json").exists()
 
 def test_bad_input_from_the_installed_command(world, tmp_path):
-    d = _copy(world, tmp_path, "w")
+    d = copy_tree(world, tmp_path / "w")
     (d / "models" / "car_000.json").unlink()
     res = run_partlab("editing", "edit", "--coco", d / "common" / "annotations.json", "--out", tmp_path / "out", "--no-progress")
     assert res.returncode == 2 and "car_000.json: hinge metadata is missing" in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]

@@ -12,6 +12,7 @@ import torch
 from ..io import DataError
 from ..geometry import roll_pitch_yaw_to_matrix, intrinsic_matrix, project_points
 from ..render.raster import rasterize_triangles
+from ..meshes import join_meshes
 from .manifests import load_manifest
 from .coco_cus import mask_to_rle, write_cus, CUS_CATEGORIES, STATE_NAMES
 
@@ -144,11 +145,8 @@ class ApolloCar3D:
 # %% ../../nbs/04h_datasets_apollocar3d.ipynb #9bc4923d
 def car_masks(models: list, Rs: torch.Tensor, ts: torch.Tensor, K: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     "Visible masks `(N, H, W)` bool of `N` models posed by `Rs (N, 3, 3)`, `ts (N, 3)`, seen through `K (3, 3)`."
-    verts = [m.verts @ R.T + t for m, R, t in zip(models, Rs, ts)]
-    offsets = torch.tensor([0] + [len(v) for v in verts[:-1]]).cumsum(0)
-    faces = torch.cat([m.faces + o for m, o in zip(models, offsets)])
-    owner = torch.cat([torch.full((len(m.faces),), k) for k, m in enumerate(models)])
-    tri = project_points(torch.cat(verts)[faces], K)
+    verts, faces, owner = join_meshes([m.verts @ R.T + t for m, R, t in zip(models, Rs, ts)], [m.faces for m in models])
+    tri = project_points(verts[faces], K)
     p2f, _ = rasterize_triangles(tri, torch.zeros(len(faces), dtype=torch.long), 1, *hw)
     who = torch.where(p2f[0] >= 0, owner[p2f[0].clamp(min=0)], -1)
     return who[None] == torch.arange(len(models))[:, None, None]

@@ -299,11 +299,12 @@ def _iou_xyxy(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 # %% ../../nbs/21_editing_detector.ipynb #e4e5e9d0
 def evaluate_items(model: nn.Module, data: DetectionSet, indices: list | None = None, device: str = "cpu") -> dict:
-    "COCO box/mask AP per category, moved-part mask AP, state F1 on items `indices` of `data` (default all)."
+    """COCO box/mask AP per category, moved-part mask AP, state F1 (flags above 0.5) and state top-1 (the most probable
+state is a true one, as `infer` shows it) of the uncommon-state cars, on items `indices` of `data` (default all)."""
     indices = list(range(len(data))) if indices is None else list(indices)
     gt = {"images": [], "annotations": [], "categories": [{"id": 1, "name": "car"}, {"id": 2, "name": "car_uncommon_state"}]}
     gt_part = {**gt, "annotations": [], "categories": [{"id": 2, "name": "moved_part"}]}
-    dt, dt_part, tp, fp, fn = [], [], torch.zeros(6), torch.zeros(6), torch.zeros(6)
+    dt, dt_part, tp, fp, fn, top1 = [], [], torch.zeros(6), torch.zeros(6), torch.zeros(6), []
     for n, index in enumerate(indices):
         image, target = data[index]
         H, W = image.shape[1:]
@@ -331,6 +332,7 @@ def evaluate_items(model: nn.Module, data: DetectionSet, indices: list | None = 
             j = int(ious[r].argmax()) if ious.shape[1] else -1
             pred = (p["states"][j] > 0.5) if j >= 0 and ious[r, j] >= 0.5 else torch.zeros(6, dtype=torch.bool)
             tp += (pred & truth[r]).float(); fp += (pred & ~truth[r]).float(); fn += (~pred & truth[r]).float()
+            top1.append(bool(j >= 0 and ious[r, j] >= 0.5 and truth[r][int(p["states"][j].argmax())]))
     out = {}
     for cat, name in ((1, "common"), (2, "uncommon")):
         out[f"box_ap_{name}"], out[f"box_ap50_{name}"] = _coco_stats(gt, dt, "bbox", cat)
@@ -339,6 +341,7 @@ def evaluate_items(model: nn.Module, data: DetectionSet, indices: list | None = 
     f1 = 2 * tp / (2 * tp + fp + fn).clamp(min=1)
     out.update({f"state_f1_{s}": float(f1[k]) for k, s in enumerate(STATE_NAMES)})
     out["state_f1_mean"] = float(f1[(tp + fn) > 0].mean()) if ((tp + fn) > 0).any() else float("nan")
+    out["state_top1"] = sum(top1) / len(top1) if top1 else float("nan")   # missed cars count as wrong
     out["images"] = len(indices)
     return out
 

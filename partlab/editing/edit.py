@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from ..io import (Profile, Metric, DataError, UsageError, write_metrics, run_dir, save_figure, command_group,
                         check_writable, atomic_write_json)
 from ..geometry import axis_angle_to_matrix, project_points
-from ..meshes import corner_normals
+from ..meshes import corner_normals, join_meshes
 from ..render.raster import rasterize_triangles
 from ..datasets.core import read_image, write_png
 from ..datasets.part_models import PartModel, read_part_model
@@ -152,13 +152,11 @@ class Scene(NamedTuple):
 
 def pack_scene(cars: list, target: int | None = None, verts_target: torch.Tensor | None = None) -> Scene:
     "The cars in the camera frame; car `target` with vertices `verts_target (V, 3)` (model frame) when given."
-    vs, fs, fc, fp, col, off, n, nf = [], [], [], [], [], [], 0, 0
-    for c, car in enumerate(cars):
-        v = verts_target if (c == target and verts_target is not None) else car.model.verts
-        vs.append(v @ car.R.T + car.t); fs.append(car.model.faces + n); n += len(v)
-        fc.append(torch.full((len(car.model.faces),), c)); fp.append(car.model.face_parts); col.append(car.model.face_colors)
-        off.append(nf); nf += len(car.model.faces)
-    return Scene(torch.cat(vs), torch.cat(fs), torch.cat(fc), torch.cat(fp), torch.cat(col), torch.tensor(off))
+    vs = [(verts_target if (c == target and verts_target is not None) else car.model.verts) @ car.R.T + car.t for c, car in enumerate(cars)]
+    verts, faces, owner = join_meshes(vs, [car.model.faces for car in cars])
+    counts = torch.tensor([len(car.model.faces) for car in cars])
+    return Scene(verts, faces, owner, torch.cat([car.model.face_parts for car in cars]), torch.cat([car.model.face_colors for car in cars]),
+                 counts.cumsum(0) - counts)
 
 # %% ../../nbs/20_editing.ipynb #7a52e86f
 class Edit(NamedTuple):
@@ -170,6 +168,7 @@ class Edit(NamedTuple):
     occluders: np.ndarray | None    # (H, W) bool, pixels of the moved part now in front of another car
     stats: dict
     reason: str | None = None
+    verts: torch.Tensor | None = None  # (V, 3) the edited car's model vertices with the part opened (world frame of the model)
 
 def _sample(image: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
     "Bilinear colours of `image (H, W, 3)` at pixel positions `uv (..., 2)` (pixel centres at +0.5)."
@@ -285,7 +284,7 @@ def edit_car(image: np.ndarray, cars: list, target: int, part: str, angle_deg: f
              "lifted_pixels": int(use_lift.sum()), "model_pixels": int((changed & drawn1 & ~use_lift).sum()),
              "vacated_pixels": int(vacated.sum()), "lighting": [round(x, 4) for x in coeffs[0].tolist()]}
     occl = (car1 == target) & (car0 >= 0) & (car0 != target)
-    return Edit(out, mask.numpy(), (part1 == pid).numpy(), changed.numpy(), occl.numpy(), stats)
+    return Edit(out, mask.numpy(), (part1 == pid).numpy(), changed.numpy(), occl.numpy(), stats, None, opened_v)
 
 # %% ../../nbs/20_editing.ipynb #826f91e1
 LIGHT_PARTS = ("headlight", "taillight")
@@ -438,6 +437,8 @@ def edit_dataset(coco: str | os.PathLike, images: str | os.PathLike | None, out:
     model source (default: each annotation's own model); `lights`: lamps of LIGHT_PARTS switched on too, on the edited car
 (its `light_states`). -> summary (also in OUT/edits.json)."""
     from tqdm.auto import tqdm
+    lights = tuple(lights)
+    if set(lights) - set(LIGHT_PARTS): raise UsageError(f"--lights wants some of {','.join(LIGHT_PARTS)}, not {','.join(lights)!r}")
     ds = load_cus(coco, images)
     out = check_writable(out)
     source = ModelSource(ds.path, library, model)
@@ -482,7 +483,7 @@ def edit_dataset(coco: str | os.PathLike, images: str | os.PathLike | None, out:
                 entry["tried"].append({"part": part, "reason": e.reason}); continue
             light_states = None
             if lights:                                                               # the lamps on, on the opened car
-                el = light_car(e.image, cars, target, lights, cfg, open_parts(m, angles_for(m, part, float(angle)))[0], e.car_mask)
+                el = light_car(e.image, cars, target, lights, cfg, e.verts, e.car_mask)
                 light_states = el.stats.get("light_states", [0] * len(LIGHT_PARTS))
                 if el.reason is None: e = e._replace(image=el.image, changed=e.changed | el.changed)
                 entry["light_states"] = light_states
@@ -541,7 +542,6 @@ def _run_edit(args) -> int:
         angles = dict(zip(parts, values))
     if args.library and args.model: raise UsageError("give --library DIR or --model FILE, not both")
     lights = tuple(x for x in (args.lights or "").split(",") if x)
-    if set(lights) - set(LIGHT_PARTS): raise UsageError(f"--lights wants some of {','.join(LIGHT_PARTS)}, not {args.lights!r}")
     summary = edit_dataset(args.coco, args.images, args.out, cfg, args.seed, angles=angles, library=args.library,
                            model=args.model, progress=not args.no_progress, lights=lights)
     sys.stdout.write(json.dumps({k: v for k, v in summary.items() if k != "edits"}) + "\n")

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from ..io import atomic_write_bytes, atomic_write_text, atomic_write_json, cpu_threads, add_threads_argument, UsageError
 from .car import CAR_PARTS, CAR_PART_ID, MOVABLE_PARTS, CarModel, make_car, articulate_batch, with_texture, stripe_mask, stripe_color
-from ..meshes import face_normals, register_template, save_mesh
+from ..meshes import face_normals, register_template, save_mesh, join_meshes
 from .categories import CATEGORY_MAKERS, BASE_CATEGORIES, NOVEL_CATEGORIES, category_models
 from .templates import AIRPLANE_PARTS, PYBULLET_OBJECTS, load_airplane, load_pybullet_object
 from ..geometry import intrinsic_matrix, pixel_rays, project_points, viewpoint_to_pose
@@ -255,13 +255,11 @@ def write_kitti360(root, seed: int, sequence: int, n_frames: int, n_cars: int, i
     centre = torch.stack([x, lateral, dims[:, 1] / 2], -1)
     T_obj = car_to_world(yaw, centre)
     verts_w = [c.verts @ T_obj[k, :3, :3].T + T_obj[k, :3, 3] for k, c in enumerate(cars)]
-    offs = torch.tensor([0] + [len(v) for v in verts_w[:-1]]).cumsum(0)
     outer = [c.face_labels != CAR_PART_ID["interior"] for c in cars]      # closed cars: the cavity is never seen
-    Vw = torch.cat(verts_w)
-    Fw = torch.cat([c.faces[o] + offs[k] for k, (c, o) in enumerate(zip(cars, outer))])
+    Vw, Fw, owner = join_meshes(verts_w, [c.faces[o] for c, o in zip(cars, outer)])
     colors = torch.cat([c.face_colors[o] for c, o in zip(cars, outer)])
     parts = torch.cat([c.face_labels[o] for c, o in zip(cars, outer)])
-    inst = torch.cat([torch.full((int(o.sum()),), k + 1) for k, o in enumerate(outer)])
+    inst = owner + 1
     shadows = torch.stack([x, lateral, yaw, dims[:, 2] / 2 + 0.1, dims[:, 0] / 2 + 0.05], -1)
     sky = cover_crop(load_photo(("rocket", "coffee", "motorcycle_left", "chelsea")[(seed + sequence) % 4]), H, W, g)
     road = load_photo("gravel")
@@ -447,11 +445,9 @@ def write_cus_coco(out, seed: int, models: list, n_images: int, image_hw, progre
         K = intrinsic_matrix(focal, focal, W / 2, H / 2).expand(B, 3, 3)
         cars = [models[i] for i in which.tolist()]
         verts = [(articulate_batch(m, fractions[j:j + 1])[0] @ R[j].T + t[j]) for j, m in enumerate(cars)]
-        offsets = torch.tensor([0] + [len(v) for v in verts[:-1]]).cumsum(0)
-        faces = torch.cat([m.faces + offsets[j] for j, m in enumerate(cars)])
-        per_face = lambda values: torch.cat([torch.full((len(m.faces),), int(values[j])) for j, m in enumerate(cars)])
-        rend = render_packed(torch.cat(verts), faces, per_face(img_of), torch.cat([m.face_colors for m in cars]),
-                             torch.cat([m.face_labels for m in cars]), per_face(torch.arange(N) + 1), K,
+        packed, faces, owner = join_meshes(verts, [m.faces for m in cars])
+        rend = render_packed(packed, faces, img_of[owner], torch.cat([m.face_colors for m in cars]),
+                             torch.cat([m.face_labels for m in cars]), owner + 1, K,
                              random_backgrounds(B, H, W, g))
         rgb = to_uint8(rend.rgb)
         movable_ids = torch.tensor([CAR_PART_ID[p] for p in MOVABLE_PARTS])
@@ -647,11 +643,9 @@ def write_apollocar3d(out, seed: int, n_images: int, n_models: int, image_hw, pr
         t[:, 1] = ((torch.rand(n, generator=g) - 0.3) * 0.1 * H) / K[1, 1] * depth
         models = [cars[k] for k in which.tolist()]
         verts = [m.verts @ R[j].T + t[j] for j, m in enumerate(models)]
-        offsets = torch.tensor([0] + [len(v) for v in verts[:-1]]).cumsum(0)
-        per_face = lambda values: torch.cat([torch.full((len(m.faces),), int(values[j])) for j, m in enumerate(models)])
-        rend = render_packed(torch.cat(verts), torch.cat([m.faces + offsets[j] for j, m in enumerate(models)]), per_face(torch.zeros(n)),
-                             torch.cat([m.face_colors for m in models]), torch.cat([m.face_labels for m in models]),
-                             per_face(torch.arange(n) + 1), K[None], random_backgrounds(1, H, W, g))
+        packed, faces, owner = join_meshes(verts, [m.faces for m in models])
+        rend = render_packed(packed, faces, torch.zeros_like(owner), torch.cat([m.face_colors for m in models]),
+                             torch.cat([m.face_labels for m in models]), owner + 1, K[None], random_backgrounds(1, H, W, g))
         ok, jpg = cv2.imencode(".jpg", to_uint8(rend.rgb[0])[..., ::-1].copy(), [cv2.IMWRITE_JPEG_QUALITY, 95])
         atomic_write_bytes(split / "images" / f"{name}.jpg", jpg.tobytes())
         write_png(out / "truth" / "instances" / f"{name}.png", rend.instance[0].numpy().astype(np.uint8))
