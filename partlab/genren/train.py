@@ -28,8 +28,8 @@ from ..nets import mlp, FrechetDistance
 # %% auto #0
 __all__ = ['KIND', 'STAGES', 'GENREN_HELP', 'GenRenData', 'load_genren', 'held_out', 'Critic', 'Apply', 'GenRen',
            'GenRenOptimizers', 'stage_at', 'random_pose_params', 'random_textures', 'render_image', 'cycle2',
-           'genren_step', 'fit_genren', 'load_genren_model', 'evaluate', 'graphics_images', 'generation_distance',
-           'img_recon', 'shape_recon', 'add_parser']
+           'genren_step', 'fit_genren', 'load_genren_model', 'medoid_shape', 'evaluate', 'graphics_images',
+           'generation_distance', 'img_recon', 'shape_recon', 'add_parser']
 
 # %% ../../nbs/51_genren.ipynb #f1aafb31
 class GenRenData(NamedTuple):
@@ -349,6 +349,17 @@ def load_genren_model(path, device: str = "cpu") -> GenRen:
     restore(state, model, None, path)
     return model.to(device).eval()
 
+# %% ../../nbs/51_genren.ipynb #fa16f04c
+def medoid_shape(points: torch.Tensor, limit: int = 64, seed: int = 0) -> tuple[int, torch.Tensor]:
+    """The medoid of shapes `points: (S, P, 3)`: the shape whose mean Chamfer to the others is least, among at most `limit`
+    of them (a seeded draw when there are more). -> (its index, its Chamfer to every shape `(S,)`)."""
+    S = len(points)
+    pool = torch.randperm(S, generator=torch.Generator().manual_seed(seed))[:limit].sort().values if S > limit else torch.arange(S)
+    mean_to_pool = torch.stack([chamfer(points[i][None].expand(len(pool), -1, -1), points[pool]).mean() for i in pool.tolist()])
+    m = int(pool[mean_to_pool.argmin()])
+    return m, chamfer(points[m][None].expand(S, -1, -1), points)
+
+
 # %% ../../nbs/51_genren.ipynb #0c08e6b3
 @torch.no_grad()
 def evaluate(model: GenRen, data: GenRenData, truth: dict, idx: torch.Tensor, device: str = "cpu") -> dict:
@@ -362,13 +373,15 @@ def evaluate(model: GenRen, data: GenRenData, truth: dict, idx: torch.Tensor, de
     mean_verts, _ = model.decoder(codes.mean(0, keepdim=True))
     g = torch.Generator().manual_seed(0)
     mean_pts, _ = surface_samples(mean_verts, faces, 2000, g)
+    _, medoid_err = medoid_shape(data.points)                                             # (S,) the fixed baseline
     rows = []
     for chunk in torch.tensor(keep).split(32):
         real = data.images[chunk].to(device)
         out, poses, verts, _, _, _, renders = cycle2(model, real)
         ar, best = torch.arange(len(chunk)), out.logits.argmax(1)
         recs = [truth[data.names[i]] for i in chunk.tolist()]
-        true_pts = data.points[torch.tensor([data.shape_names.index(r["shape"]) for r in recs])].to(device)   # (b, P, 3)
+        which = torch.tensor([data.shape_names.index(r["shape"]) for r in recs])
+        true_pts = data.points[which].to(device)                                            # (b, P, 3)
         pts, _ = surface_samples(verts, faces, 2000, g)
         shape_err = chamfer(pts, true_pts)
         mean_err = chamfer(mean_pts.expand(len(chunk), -1, -1), true_pts)
@@ -377,12 +390,14 @@ def evaluate(model: GenRen, data: GenRenData, truth: dict, idx: torch.Tensor, de
         iou = (inferred & given).sum((1, 2)) / (inferred | given).sum((1, 2)).clamp(min=1)
         prob = out.logits.softmax(-1)[ar, best]
         rows += [{"image": data.names[i], "chamfer": float(shape_err[k]), "chamfer_mean_shape": float(mean_err[k]),
+                  "chamfer_medoid": float(medoid_err[which[k]]),
                   "rotation_error_deg": float(rot_err[k]), "mask_iou": float(iou[k]), "probability": float(prob[k])}
                  for k, i in enumerate(chunk.tolist())]
     model.train(was)
     mean = lambda k: float(np.mean([r[k] for r in rows]))
     return {"images": len(rows), "chamfer": mean("chamfer"), "chamfer_mean_shape": mean("chamfer_mean_shape"),
-            "chamfer_ratio": mean("chamfer") / mean("chamfer_mean_shape"),
+            "chamfer_ratio": mean("chamfer") / mean("chamfer_mean_shape"), "chamfer_medoid": mean("chamfer_medoid"),
+            "chamfer_ratio_medoid": mean("chamfer") / mean("chamfer_medoid"),
             "acc30": float(np.mean([r["rotation_error_deg"] <= 30 for r in rows])),
             "median_rotation_error_deg": float(np.median([r["rotation_error_deg"] for r in rows])),
             "mask_iou": mean("mask_iou"), "rows": rows}
