@@ -126,6 +126,8 @@ def test_two_gloo_processes_see_every_image_once_and_agree(genren, tmp_path):
         # each training image once in the epoch (DistributedSampler pads an odd count with one repeat)
         assert sorted(set(seen)) == list(range(n)) and len(seen) == 2 * -(-n // 2), (epoch, seen)
     assert ranks[0][-1]["weights_sha256"] == ranks[1][-1]["weights_sha256"]   # generators and critics alike
+    banks = [json.loads((out / f"pose_bank_rank{r}.json").read_text()) for r in range(2)]
+    assert banks[0] == banks[1] and banks[0]["seen"] > 0                # one pose bank, filled by both ranks' poses
     assert {"critic", "adversarial"} <= set(logged(out)[-1])          # the run reached the critics' stages
 
 def test_the_ablations_drop_their_terms_and_the_full_run_logs_them(genren, tmp_path):

@@ -111,7 +111,12 @@ class GenRen(nn.Module):
     def texture_rotation(self, textures): return axis_angle_to_matrix(self.texture_pose(textures))
     @torch.no_grad()
     def remember_poses(self, R):
-        "Push rotations `R: (B, 3, 3)` into the ring of the last `pose_bank` best inferred poses."
+        """Push rotations `R: (B, 3, 3)` into the ring of the last `pose_bank` best inferred poses. Under torchrun every rank
+        pushes every rank's rotations (in rank order: the ranks' batches are the same size), so all ranks hold one bank."""
+        if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+            parts = [torch.empty_like(R) for _ in range(torch.distributed.get_world_size())]
+            torch.distributed.all_gather(parts, R.contiguous())
+            R = torch.cat(parts)
         K = self.pose_bank.shape[0]
         R = R[-K:]
         self.pose_bank[(self.pose_bank_seen + torch.arange(len(R), device=R.device)) % K] = R
@@ -338,6 +343,10 @@ def fit_genren(data: GenRenData, cfg: GenRenConfig, out, device: str = "cpu", pr
     result = train(lambda idx, step, g: genren_step(model, opt, data, train_idx, idx, step, g, device, nets), model, opt, len(train_idx), lcfg,
                    out, KIND, dist, on_checkpoint=on_checkpoint if dist.main else None, tensorboard=tensorboard, progress=progress,
                    resume=resume, extra=lambda: {"config": json.dumps(asdict(cfg))}, record_samples=record_samples, wrap=False)
+    if record_samples:       # each rank's pose bank, to check that the ranks share one
+        import hashlib
+        atomic_write_json(out / f"pose_bank_rank{dist.rank}.json", {"seen": int(model.pose_bank_seen),
+                          "sha256": hashlib.sha256(model.pose_bank.cpu().contiguous().numpy().tobytes()).hexdigest()})
     return model, result
 
 def load_genren_model(path, device: str = "cpu") -> GenRen:
