@@ -168,7 +168,7 @@ class Edit(NamedTuple):
     occluders: np.ndarray | None    # (H, W) bool, pixels of the moved part now in front of another car
     stats: dict
     reason: str | None = None
-    verts: torch.Tensor | None = None  # (V, 3) the edited car's model vertices with the part opened (world frame of the model)
+    verts: torch.Tensor | None = None  # (V, 3) the edited car's vertices with the part opened, in its model frame
 
 def _sample(image: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
     "Bilinear colours of `image (H, W, 3)` at pixel positions `uv (..., 2)` (pixel centres at +0.5)."
