@@ -381,7 +381,7 @@ def evaluate(model: GenRen, data: GenRenData, truth: dict, idx: torch.Tensor, de
     codes = model.encoder(data.points[:, :model.cfg.points].to(device), data.normals[:, :model.cfg.points].to(device))
     mean_verts, _ = model.decoder(codes.mean(0, keepdim=True))
     g = torch.Generator().manual_seed(0)
-    mean_pts, _ = surface_samples(mean_verts, faces, 2000, g)
+    mean_pts, _ = surface_samples(mean_verts, faces, data.points.shape[1], g)
     _, medoid_err = medoid_shape(data.points)                                             # (S,) the fixed baseline
     rows = []
     for chunk in torch.tensor(keep).split(32):
@@ -391,7 +391,7 @@ def evaluate(model: GenRen, data: GenRenData, truth: dict, idx: torch.Tensor, de
         recs = [truth[data.names[i]] for i in chunk.tolist()]
         which = torch.tensor([data.shape_names.index(r["shape"]) for r in recs])
         true_pts = data.points[which].to(device)                                            # (b, P, 3)
-        pts, _ = surface_samples(verts, faces, 2000, g)
+        pts, _ = surface_samples(verts, faces, true_pts.shape[1], g)   # as dense as the truth
         shape_err = chamfer(pts, true_pts)
         mean_err = chamfer(mean_pts.expand(len(chunk), -1, -1), true_pts)
         rot_err = rotation_error_deg(poses.R[ar, best], torch.tensor([r["R"] for r in recs], device=device))

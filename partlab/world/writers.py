@@ -81,13 +81,13 @@ def ply_bytes(points: torch.Tensor) -> bytes:
 # %% ../../nbs/03d_world_datasets.ipynb #72ab20d8
 PROFILES = {
     "quick": dict(kitti_size=(188, 704), kitti_frames=20, kitti_cars=8, kitti_sequences=1, object_size=(120, 160),
-                  n_car_models=3, texture_size=128, n_objects=24, coco_images=16, genren_images=16, genren_shapes=6, genren_points=2048,
+                  n_car_models=3, texture_size=128, n_objects=24, coco_images=16, genren_images=16, genren_shapes=6, genren_points=8192,
                   pose_images=60, pose_models=3, pix3d_images=12,
                   edit_images=8, edit_library=6, edit_size=(192, 256),
                   det_train_images=48, det_test_images=32, det_models=6,
                   apollo_images=6, apollo_models=3),
     "full": dict(kitti_size=(376, 1408), kitti_frames=120, kitti_cars=30, kitti_sequences=2, object_size=(480, 640),
-                 n_car_models=12, texture_size=256, n_objects=600, coco_images=500, genren_images=1000, genren_shapes=100, genren_points=4096,
+                 n_car_models=12, texture_size=256, n_objects=600, coco_images=500, genren_images=1000, genren_shapes=100, genren_points=8192,
                  pose_images=600, pose_models=10, pix3d_images=200,
                  edit_images=100, edit_library=20, edit_size=(480, 640),
                  det_train_images=2000, det_test_images=500, det_models=20,
