@@ -12,6 +12,7 @@ from torch import nn
 import torch.nn.functional as F
 import torchvision
 from pytorch3d.loss import chamfer_distance
+from scipy.spatial import cKDTree
 from pytorch3d.ops import knn_points, sample_points_from_meshes
 from pytorch3d.structures import Meshes
 from ..io import Profile, UsageError
@@ -27,7 +28,7 @@ __all__ = ['OPTIONS', 'GenRenConfig', 'Template', 'make_template', 'Pose', 'pose
            'GenRenRender', 'to_screen', 'render_rgba', 'ShapeEncoder', 'DeformationDecoder', 'PoseGenerator',
            'TextureGenerator', 'VisionOutput', 'VisionNet', 'surface_samples', 'chamfer', 'mesh_fit_losses',
            'mesh_regulariser', 'delta_regulariser', 'sliced_wasserstein', 'rotation_cost', 'paired_rotation_cost',
-           'sinkhorn_divergence', 'gradient_penalty']
+           'sinkhorn_divergence', 'gradient_penalty', 'chamfer_kdtree']
 
 # %% ../../nbs/50_genren_model.ipynb #4c0e2fc6
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class GenRenConfig(Profile):
     cycle1: bool = True              # False: no cycle-1 term after the domain-randomised pretraining (the ablation)
     hypothesis_loss: str = "weighted"  # cycle-1 pose recovery: weighted (the original's sum_h p_h angle_h) | softmin
     softmin_temperature: float = 0.1   # radians: softmin's weights softmax(-angle_h / T) (the nearest hypotheses learn)
+    recon_trains_probability: bool = True  # False: cycle 2's L1 is weighted by p without moving p (only cycle 1, where the pose is known, trains p)
     gp: float = 10.0
     drift: float = 0.01
     # schedule, in iterations
@@ -351,3 +353,11 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     x = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     grad, = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+# %% ../../nbs/50_genren_model.ipynb #b8d5f2e3
+@torch.no_grad()
+def chamfer_kdtree(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    "`chamfer` of point sets `a: (B, N, 3)`, `b: (B, M, 3)` -> `(B,)`, without gradients, by KD-trees (for scoring dense clouds)."
+    sq = lambda x, y: cKDTree(y).query(x)[0] ** 2                                        # (N,) squared distance to y's nearest
+    A, B = a.detach().double().cpu().numpy(), b.detach().double().cpu().numpy()
+    return torch.tensor([sq(x, y).mean() + sq(y, x).mean() for x, y in zip(A, B)], dtype=a.dtype, device=a.device)

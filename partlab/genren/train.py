@@ -22,7 +22,7 @@ from ..geometry import viewpoint_to_pose, axis_angle_to_matrix
 from .model import (GenRenConfig, OPTIONS, Template, Pose, make_template, pose_from_params, rotation_error_deg,
                                   render_rgba, ShapeEncoder, DeformationDecoder, PoseGenerator, TextureGenerator, VisionNet,
                                   mesh_fit_losses, mesh_regulariser, delta_regulariser, sliced_wasserstein, gradient_penalty,
-                                  surface_samples, chamfer, sinkhorn_divergence, paired_rotation_cost)
+                                  surface_samples, chamfer, chamfer_kdtree, sinkhorn_divergence, paired_rotation_cost)
 from ..nets import mlp, FrechetDistance
 
 # %% auto #0
@@ -295,7 +295,8 @@ def _generator_losses(model: GenRen, opt: GenRenOptimizers, D, data: GenRenData,
     feats_r = model.image_critic.features(renders[ar, best]); feats_x = model.image_critic.features(real)
     perceptual = sum((a - b).abs().mean() for a, b in zip(feats_r, feats_x)) / len(feats_r)
     consistency = cfg.w_hypothesis_texture * codes2.var(1).mean() + cfg.w_hypothesis_translation * poses2.t.var(1).sum(-1).mean()
-    c2 = cfg.w_recon * (p2 * l1).sum(1).mean() + cfg.w_perceptual * perceptual * (stage != "mode1") + consistency + \
+    pw = p2 if cfg.recon_trains_probability else p2.detach()                              # what the L1 weighs by
+    c2 = cfg.w_recon * (pw * l1).sum(1).mean() + cfg.w_perceptual * perceptual * (stage != "mode1") + consistency + \
          cfg.w_latent * sliced_wasserstein(codes2[ar, best], generator=g) + cfg.w_entropy * _negative_entropy(p2.mean(0)) + \
          cfg.w_mesh * mesh_regulariser(verts2, faces) + cfg.w_delta * delta_regulariser(delta2, faces) + \
          0.1 * sliced_wasserstein(out2.shape_code, generator=g)
@@ -364,9 +365,9 @@ def medoid_shape(points: torch.Tensor, limit: int = 64, seed: int = 0) -> tuple[
     of them (a seeded draw when there are more). -> (its index, its Chamfer to every shape `(S,)`)."""
     S = len(points)
     pool = torch.randperm(S, generator=torch.Generator().manual_seed(seed))[:limit].sort().values if S > limit else torch.arange(S)
-    mean_to_pool = torch.stack([chamfer(points[i][None].expand(len(pool), -1, -1), points[pool]).mean() for i in pool.tolist()])
+    mean_to_pool = torch.stack([chamfer_kdtree(points[i][None].expand(len(pool), -1, -1), points[pool]).mean() for i in pool.tolist()])
     m = int(pool[mean_to_pool.argmin()])
-    return m, chamfer(points[m][None].expand(S, -1, -1), points)
+    return m, chamfer_kdtree(points[m][None].expand(S, -1, -1), points)
 
 
 # %% ../../nbs/51_genren.ipynb #0c08e6b3
@@ -392,8 +393,8 @@ def evaluate(model: GenRen, data: GenRenData, truth: dict, idx: torch.Tensor, de
         which = torch.tensor([data.shape_names.index(r["shape"]) for r in recs])
         true_pts = data.points[which].to(device)                                            # (b, P, 3)
         pts, _ = surface_samples(verts, faces, true_pts.shape[1], g)   # as dense as the truth
-        shape_err = chamfer(pts, true_pts)
-        mean_err = chamfer(mean_pts.expand(len(chunk), -1, -1), true_pts)
+        shape_err = chamfer_kdtree(pts, true_pts)
+        mean_err = chamfer_kdtree(mean_pts.expand(len(chunk), -1, -1), true_pts)
         rot_err = rotation_error_deg(poses.R[ar, best], torch.tensor([r["R"] for r in recs], device=device))
         inferred, given = renders[ar, best, 3] > 0.5, real[:, 3] > 0.5
         iou = (inferred & given).sum((1, 2)) / (inferred | given).sum((1, 2)).clamp(min=1)
