@@ -14,7 +14,7 @@ from .io import DataError, Profile, atomic_path, atomic_write_text, TensorBoardL
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'LoopConfig', 'Dist', 'init_distributed', 'close_distributed', 'shard', 'steps_per_epoch',
            'batch_indices', 'unwrap', 'save_checkpoint', 'load_checkpoint', 'restore', 'step_generator',
-           'weights_digest', 'TrainResult', 'train', 'slurm_script']
+           'weights_digest', 'TrainResult', 'train', 'recalibrate_batch_norm', 'slurm_script']
 
 # %% ../nbs/05_train.ipynb #c9e540db
 @dataclass(frozen=True)
@@ -199,6 +199,25 @@ def train(step_fn: Callable, model: torch.nn.Module, optimizer: torch.optim.Opti
         if samples is not None: samples.close()
     seconds = time.perf_counter() - t0
     return TrainResult(start, cfg.steps, rows, seconds, seen * dist.world_size / max(seconds, 1e-9))
+
+# %% ../nbs/05_train.ipynb #f2b8d4c6
+@torch.no_grad()
+def recalibrate_batch_norm(module: torch.nn.Module, inputs: torch.Tensor, batch: int = 32) -> int:
+    """Set the running mean and variance of `module`'s batch-norm layers to their mean over `inputs: (N, ...)`, fed in
+    batches of `batch` (momentum None: a cumulative average). Weights and training mode are left as they were. -> layers."""
+    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms or len(inputs) == 0: return 0
+    was, momenta = module.training, [m.momentum for m in norms]
+    for m in norms: m.reset_running_stats(); m.momentum = None
+    module.train()
+    device = next(module.parameters()).device
+    try:
+        for chunk in inputs.split(batch):
+            if len(chunk) > 1: module(chunk.to(device))
+    finally:
+        for m, mo in zip(norms, momenta): m.momentum = mo
+        module.train(was)
+    return len(norms)
 
 # %% ../nbs/05_train.ipynb #d7f542c4
 def slurm_script(job: str, arguments: list[str], nodes: int = 1, gpus_per_node: int = 8, time_limit: str = "24:00:00",

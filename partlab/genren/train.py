@@ -14,7 +14,8 @@ from torch import nn
 import torch.nn.functional as F
 from ..io import (DataError, UsageError, Metric, write_metrics, run_dir, save_figure, resolve_device, command_group,
                         check_writable, TensorBoardLog, cpu_threads, atomic_write_json, add_threads_argument)
-from ..train import LoopConfig, train, save_checkpoint, load_checkpoint, restore, init_distributed, close_distributed
+from ..train import (LoopConfig, train, save_checkpoint, load_checkpoint, restore, init_distributed, close_distributed,
+                           recalibrate_batch_norm)
 from ..datasets.genren import GenRenImages, GenRenShapes
 from ..datasets.core import write_png
 from ..meshes import save_mesh
@@ -344,6 +345,10 @@ def fit_genren(data: GenRenData, cfg: GenRenConfig, out, device: str = "cpu", pr
     result = train(lambda idx, step, g: genren_step(model, opt, data, train_idx, idx, step, g, device, nets), model, opt, len(train_idx), lcfg,
                    out, KIND, dist, on_checkpoint=on_checkpoint if dist.main else None, tensorboard=tensorboard, progress=progress,
                    resume=resume, extra=lambda: {"config": json.dumps(asdict(cfg))}, record_samples=record_samples, wrap=False)
+    # the vision network's running batch-norm statistics mix rendered (cycle 1) and real (cycle 2) images: inference reads
+    # real ones, so they become the training images' own (training never reads them: a resumed run takes the same steps)
+    recalibrate_batch_norm(model.vision, data.images[train_idx])
+    if dist.main: save_checkpoint(out / "last.pt", KIND, result.steps, model, opt, config=json.dumps(asdict(cfg)))
     if record_samples:       # each rank's pose bank, to check that the ranks share one
         import hashlib
         atomic_write_json(out / f"pose_bank_rank{dist.rank}.json", {"seen": int(model.pose_bank_seen),
