@@ -34,6 +34,20 @@ def held_out_acc30(model: GenRen, images: torch.Tensor, R: torch.Tensor) -> dict
             "acc30_nearest": round(float((err.min(1).values <= 30).float().mean()), 4), "median_error_deg": round(float(best.median()), 2)}
 
 
+def held_out_world(world: str | None, cfg: GenRenConfig):
+    """The world's GenRen cars (`world`, or a world of 400 images and 12 shapes of 8192 points written to a temp folder)
+    -> (data, truth by image, held-out indices, their true rotations)."""
+    world = Path(world) if world else Path(tempfile.mkdtemp()) / "world"
+    if not (world / "genren" / "car" / "truth.json").is_file():
+        from partlab.world.writers import write_world
+        write_world(world, seed=0, profile="quick", progress=False, only=("genren",), genren_images=400, genren_shapes=12, genren_points=8192)
+    root = world / "genren" / "car"
+    data = load_genren(root / "images", root / "shapes", cfg)
+    truth = json.loads((root / "truth.json").read_text())["images"]
+    test = torch.nonzero(held_out(data.names))[:, 0]
+    return data, truth, test, torch.tensor([truth[data.names[i]]["R"] for i in test.tolist()])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--options", default="quick", choices=list(OPTIONS))
@@ -43,15 +57,7 @@ def main(argv=None):
     add_common_arguments(ap)
     args = ap.parse_args(argv)
     base = GenRenConfig.named(args.options)
-    world = Path(args.world) if args.world else Path(tempfile.mkdtemp()) / "world"
-    if not (world / "genren" / "car" / "truth.json").is_file():
-        from partlab.world.writers import write_world
-        write_world(world, seed=0, profile="quick", progress=False, only=("genren",), genren_images=400, genren_shapes=12, genren_points=2048)
-    root = world / "genren" / "car"
-    data = load_genren(root / "images", root / "shapes", base)
-    truth = json.loads((root / "truth.json").read_text())["images"]
-    test = torch.nonzero(held_out(data.names))[:, 0]
-    R_true = torch.tensor([truth[data.names[i]]["R"] for i in test.tolist()])
+    data, truth, test, R_true = held_out_world(args.world, base)
     with threads_for(args), tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         ae, _ = fit_genren(data, replace(base, steps=base.ae_steps), tmp, progress=False, resume=False)

@@ -11,13 +11,13 @@ Prints ONE JSON object to stdout.
     python benchmarks/genren_probability.py --world runs/genren/genren/world --threads 2
 """
 from __future__ import annotations
-import argparse, json, tempfile, time
+import argparse, json, sys, tempfile, time
 from dataclasses import replace
-from pathlib import Path
 import torch
 from _common import add_common_arguments, environment, threads_for
 from partlab.genren.model import GenRenConfig, OPTIONS, rotation_error_deg
-from partlab.genren.train import load_genren, held_out, fit_genren, evaluate, cycle2
+from partlab.genren.train import fit_genren, evaluate, cycle2
+from genren_hypothesis_loss import held_out_world
 
 VARIANTS = {"L1 trains p (the original)": {}, "only cycle 1 trains p": {"recon_trains_probability": False}}
 
@@ -44,15 +44,7 @@ def main(argv=None):
     add_common_arguments(ap)
     args = ap.parse_args(argv)
     base = GenRenConfig.named(args.options)
-    world = Path(args.world) if args.world else Path(tempfile.mkdtemp()) / "world"
-    if not (world / "genren" / "car" / "truth.json").is_file():
-        from partlab.world.writers import write_world
-        write_world(world, seed=0, profile="quick", progress=False, only=("genren",), genren_images=400, genren_shapes=12, genren_points=8192)
-    root = world / "genren" / "car"
-    data = load_genren(root / "images", root / "shapes", base)
-    truth = json.loads((root / "truth.json").read_text())["images"]
-    test = torch.nonzero(held_out(data.names))[:, 0]
-    R_true = torch.tensor([truth[data.names[i]]["R"] for i in test.tolist()])
+    data, truth, test, R_true = held_out_world(args.world, base)
     ends = {"randomised": base.ae_steps + base.dr_steps}
     ends["mode1"] = ends["randomised"] + base.mode1_steps
     ends["mode2"] = ends["mode1"] + base.mode2_steps
@@ -68,7 +60,7 @@ def main(argv=None):
                     s = evaluate(model, data, truth, test)
                     rows.append({"stage": stage, "step": step, **choices(model, data.images[test], R_true),
                                  **{k: round(s[k], 4) for k in ("mask_iou", "chamfer_ratio_medoid", "median_rotation_error_deg")}})
-                    print(json.dumps({"variant": name, **rows[-1]}), flush=True, file=__import__("sys").stderr)
+                    print(json.dumps({"variant": name, **rows[-1]}), flush=True, file=sys.stderr)
             results[name] = {"changes": changes, "seconds": round(time.perf_counter() - t0, 1), "stages": rows}
     print(json.dumps({"benchmark": "genren_probability", **environment(args), "options": args.options,
                       "held_out_images": len(test), "variants": results}))
