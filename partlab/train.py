@@ -207,16 +207,8 @@ def recalibrate_batch_norm(module: torch.nn.Module, inputs: torch.Tensor, batch:
     batches of `batch` (momentum None: a cumulative average). Weights and training mode are left as they were. -> layers."""
     norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     if not norms or len(inputs) == 0: return 0
-    was, momenta = module.training, [m.momentum for m in norms]
-    for m in norms: m.reset_running_stats(); m.momentum = None
-    module.train()
-    device = next(module.parameters()).device
-    try:
-        for chunk in inputs.split(batch):
-            if len(chunk) > 1: module(chunk.to(device))
-    finally:
-        for m, mo in zip(norms, momenta): m.momentum = mo
-        module.train(was)
+    # torch's own SWA helper does the reset, the cumulative average and the restore; batches of one cannot be normalised
+    torch.optim.swa_utils.update_bn([c for c in inputs.split(batch) if len(c) > 1], module, next(module.parameters()).device)
     return len(norms)
 
 # %% ../nbs/05_train.ipynb #d7f542c4
