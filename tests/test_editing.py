@@ -105,6 +105,25 @@ def test_parts_angles_library_and_resume(world, tmp_path, capsys):
     assert all(len(e["tried"]) == 6 and all("hidden" in t["reason"] for t in e["tried"]) for e in log)
     assert not (tmp_path / "hidden" / "images").exists()
 
+def test_several_edits_per_image_extend_a_run_of_one(world, tmp_path, capsys):
+    "--per-image 3: the parts further down each image's order, one image each; the run of one is kept and resumed from."
+    out = tmp_path / "k"
+    base = ["editing", "edit", "--coco", world / "common" / "annotations.json", "--out", out, "--no-progress"]
+    assert here(capsys, *base)[0] == 0
+    one = {e["image_id"]: e["part"] for e in json.loads((out / "edits.json").read_text())["edits"] if "file_name" in e}
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "images").iterdir()}
+    status, stdout, err = here(capsys, *base, "--per-image", "3")
+    assert status == 0, err
+    made = [e for e in json.loads((out / "edits.json").read_text())["edits"] if "file_name" in e]
+    by_image = {}
+    for e in made: by_image.setdefault(e["image_id"], []).append(e["part"])
+    assert all(len(v) == len(set(v)) <= 3 for v in by_image.values()) and max(map(len, by_image.values())) > 1, by_image
+    assert all(by_image[i][0] == part for i, part in one.items())                 # the first edit of each image is the run of one's
+    assert json.loads(stdout)["made"] == len(made) == len(json.loads((out / "cus_editing_data.json").read_text())["images"])
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())              # re-used, not edited again
+    status, _, err = here(capsys, *base, "--per-image", "7")
+    assert status == 2 and "per_image must be 1 to 6" in err
+
 def test_lights_switch_the_edited_cars_lamps_on(world, tmp_path, capsys):
     "--lights: the edited car's lamps lit on top of the part edit, light_states after the six states; a bad name exits 2."
     from PIL import Image

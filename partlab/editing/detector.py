@@ -29,9 +29,10 @@ from ..train import (Dist, LoopConfig, init_distributed, close_distributed, trai
 from ..nets import scaled_resnet
 
 # %% auto #0
-__all__ = ['KIND', 'DetectorConfig', 'resnet_backbone', 'DoubleBackbone', 'StateRoIHeads', 'CusTransform', 'build_detector',
-           'DetectionSet', 'detector_step', 'lr_schedule', 'split_validation', 'fit', 'load_detector', 'predict',
-           'evaluate_items', 'postprocess_detections', 'draw_detections', 'infer_folder', 'run_train', 'add_parser']
+__all__ = ['MIRROR_STATES', 'KIND', 'DetectorConfig', 'resnet_backbone', 'DoubleBackbone', 'StateRoIHeads', 'CusTransform',
+           'build_detector', 'DetectionSet', 'mirror_item', 'detector_step', 'lr_schedule', 'split_validation', 'fit',
+           'load_detector', 'predict', 'evaluate_items', 'postprocess_detections', 'draw_detections', 'infer_folder',
+           'run_train', 'add_parser']
 
 # %% ../../nbs/21_editing_detector.ipynb #62e40a4e
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class DetectorConfig(Profile):
     rpn_post_nms_test: int = 300
     box_batch_per_image: int = 128
     part_pos_weight: float = 10.0     # BCE positive weight of the moved-part mask channel
-    steps: int = 600                  # quick: ~8 min on 2 CPU cores (1200 steps overfit the 48 images: uncommon AP 8.5 -> 5.1)
+    hflip: float = 0.5                # a training image is mirrored with this probability, left and right doors swapped (the original: 0)
+    steps: int = 600                  # quick: ~9 min on 2 CPU cores (unmirrored, 1200 steps overfit the 48 images: uncommon AP 8.5 -> 5.1)
     batch: int = 4                    # images per step and process
     lr: float = 0.02                  # SGD, momentum 0.9, weight decay 1e-4
     warmup: int = 100                 # linear warm-up from lr x 1e-3
@@ -203,14 +205,26 @@ class DetectionSet:
         k, i = self.items[index]
         return self.sets[k], self.sets[k].image_ids[i]
 
+# %% ../../nbs/21_editing_detector.ipynb #767dcf60
+MIRROR_STATES = (0, 1, 3, 2, 5, 4)      # a mirrored car's flags: bonnet, trunk, then each left door becomes the right one
+
+def mirror_item(image: torch.Tensor, target: dict) -> tuple[torch.Tensor, dict]:
+    "Left-right mirror of `image (3, H, W)` and its `target` (boxes `(N, 4)` xyxy, masks `(N, H, W)`, states `(N, 6)`)."
+    W = image.shape[-1]
+    x1, y1, x2, y2 = target["boxes"].unbind(-1)
+    return image.flip(-1), {**target, "boxes": torch.stack([W - x2, y1, W - x1, y2], -1), "masks": target["masks"].flip(-1),
+                            "part_masks": target["part_masks"].flip(-1), "states": target["states"][:, list(MIRROR_STATES)]}
+
 # %% ../../nbs/21_editing_detector.ipynb #558b1a22
 KIND = "editing-state-rcnn"
 
-def detector_step(model: nn.Module, data: DetectionSet, idx: torch.Tensor, g: torch.Generator, device: str = "cpu") -> dict:
-    "One training step on the images `idx` -> the losses (`loss`: their sum)."
+def detector_step(model: nn.Module, data: DetectionSet, idx: torch.Tensor, g: torch.Generator, device: str = "cpu",
+                  hflip: float = 0.0) -> dict:
+    "One training step on the images `idx`, each mirrored with probability `hflip` -> the losses (`loss`: their sum)."
     torch.manual_seed(int(torch.randint(2 ** 31 - 1, (1,), generator=g)))        # the samplers' draws, fixed by the step
     model.train()
-    batch = [data[int(i)] for i in idx]
+    mirror = (torch.rand(len(idx), generator=g) < hflip).tolist() if hflip > 0 else [False] * len(idx)
+    batch = [mirror_item(*data[int(i)]) if m else data[int(i)] for i, m in zip(idx, mirror)]
     images = [b[0].to(device) for b in batch]
     targets = [{k: v.to(device) for k, v in b[1].items()} for b in batch]
     losses = model(images, targets)
@@ -247,7 +261,7 @@ def fit(data: DetectionSet, cfg: DetectorConfig, out, device: str = "cpu", dist:
     if resume and (out / "best.pt").is_file(): best = {k: load_checkpoint(out / "best.pt", KIND)[k] for k in ("ap", "step")}
     model = net
     if dist.distributed: model = torch.nn.parallel.DistributedDataParallel(net, find_unused_parameters=True)
-    step_fn = lambda local, step, g: detector_step(model, data, train_idx[local], g, device)
+    step_fn = lambda local, step, g: detector_step(model, data, train_idx[local], g, device, cfg.hflip)
 
     def on_checkpoint(step):
         if not dist.main or len(val_idx) == 0: return

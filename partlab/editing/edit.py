@@ -49,6 +49,10 @@ class EditConfig(Profile):
     lamp_glow: float = 0.5          # a lit lamp's halo: weight ...
     lamp_spread: float = 0.4        # ... and width, sigma = lamp_spread x sqrt(the lamp's pixels)
     min_lamp_pixels: int = 3        # a lamp seen on fewer pixels is hidden: not lit, its flag 0
+    per_image: int = 1              # edits of each image: this many different parts opened, one edited image each
+
+    def __post_init__(self):
+        if not 1 <= self.per_image <= len(STATE_PARTS): raise UsageError(f"per_image must be 1 to {len(STATE_PARTS)} (the movable parts), not {self.per_image}")
 
 EditConfig.PROFILES = {"quick": EditConfig(), "full": EditConfig()}
 
@@ -468,13 +472,16 @@ def edit_dataset(coco: str | os.PathLike, images: str | os.PathLike | None, out:
         image_id = r["image_id"]
         target = [c.annotation["id"] for c in cars].index(r["annotation_id"])
         parts = [r["part"]] if r["part"] else _request_order(cfg.parts, seed, image_id)
-        entry = {"image_id": image_id, "annotation_id": r["annotation_id"], "tried": []}
+        fresh = lambda: {"image_id": image_id, "annotation_id": r["annotation_id"], "tried": []}
+        entry, got = fresh(), 0
         image = read_image(ds.image_path(image_id))
         for part in parts:
+            if got == cfg.per_image: break
             name = f"{image_id:06d}_{part}" + ("_lit" if lights else "")
             record = out / "records" / f"{name}.json"
             if record.is_file():                                                    # resume: made before
-                entry.update(json.loads(record.read_text())["entry"]); made += 1; break
+                entry.update(json.loads(record.read_text())["entry"]); made += 1; got += 1
+                log.append(entry); entry = fresh(); continue
             m = cars[target].model
             angle = r["angle_deg"] if r.get("angle_deg") is not None else (angles or {}).get(part)
             if angle is None and part in m.hinges: angle = _sample_angle(m, part, cfg, seed, image_id)
@@ -492,9 +499,9 @@ def edit_dataset(coco: str | os.PathLike, images: str | os.PathLike | None, out:
             if light_states is not None: new[0]["light_states"] = light_states
             entry.update({"part": part, "angle_deg": round(float(angle), 4), "file_name": f"{name}.png", "stats": e.stats, "model": m.name})
             atomic_write_json(record, {"entry": entry, "annotations": new, "height": H, "width": W})
-            made += 1
-            break
-        log.append(entry)
+            made += 1; got += 1
+            log.append(entry); entry = fresh()
+        if entry["tried"] or not got: log.append(entry)                              # the parts that could not be opened
     images_out, anns_out = [], []
     for k, entry in enumerate([x for x in log if "file_name" in x]):
         rec = json.loads((out / "records" / f"{Path(entry['file_name']).stem}.json").read_text())
@@ -502,7 +509,7 @@ def edit_dataset(coco: str | os.PathLike, images: str | os.PathLike | None, out:
         for a in rec["annotations"]: anns_out.append({**a, "id": len(anns_out) + 1, "image_id": k + 1})
     write_cus(out / "cus_editing_data.json", images_out, anns_out, CUS_CATEGORIES)
     seconds = time.perf_counter() - t0
-    summary = {"requests": len(requests), "made": made, "skipped": len(requests) - made, "seconds": round(seconds, 3),
+    summary = {"requests": len(requests), "made": made, "skipped": sum(1 for x in log if "file_name" not in x), "seconds": round(seconds, 3),
                "model_source": source.kind, "coco": str(out / "cus_editing_data.json"), "edits": log}
     atomic_write_json(out / "edits.json", summary)
     return summary
@@ -532,7 +539,7 @@ def _parse_parts(text: str | None) -> tuple:
 def _run_edit(args) -> int:
     cfg = EditConfig.from_overrides(args.profile, json.loads(args.config) if args.config else {}, source="--config")
     parts = _parse_parts(args.parts)
-    cfg = EditConfig.from_overrides(cfg, {"parts": parts})
+    cfg = EditConfig.from_overrides(cfg, {"parts": parts, **({"per_image": args.per_image} if args.per_image is not None else {})}, source="--per-image")
     angles = None
     if args.angles:
         try: values = [float(x) for x in args.angles.split(",")]
@@ -564,6 +571,7 @@ def add_parser(sub) -> None:
     p.add_argument("--angles", default=None, help="opening angles in degrees, one for all parts or one per --parts entry (default: drawn from each part's range)")
     p.add_argument("--library", default=None, help="folder of part models: use the best-fitting one (silhouette IoU) per car")
     p.add_argument("--model", default=None, help="one part model (.obj with .mtl and hinge .json) for every car")
+    p.add_argument("--per-image", type=int, default=None, help="edits of each image: this many different parts opened, one image each (default 1)")
     p.add_argument("--lights", default=None, help=f"also switch on the edited car's lamps: some of {','.join(LIGHT_PARTS)} (light_states after the six states)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--profile", default="quick", choices=list(EditConfig.PROFILES))
