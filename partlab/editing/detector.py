@@ -61,6 +61,9 @@ class DetectorConfig(Profile):
     val_fraction: float = 0.1         # training images held out to choose best.pt (box AP, mean over their categories)
     seed: int = 0
 
+    def __post_init__(self):
+        if not 0 <= self.hflip <= 1: raise UsageError(f"hflip is a probability (0 to 1), not {self.hflip}")
+
 DetectorConfig.PROFILES = {
     "quick": DetectorConfig(),
     "full": DetectorConfig(backbone="resnet50", width=64, fpn_channels=256, representation=1024, mask_channels=256, min_size=800,
